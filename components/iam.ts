@@ -1,0 +1,155 @@
+/**
+ * The key inventory: IAM calls shared by the key provider, the policy pack's outside-the-stack
+ * policy and the audit command. Clients are injectable; every list call is paginated; SDK
+ * exceptions are recognised with `instanceof`.
+ */
+import * as iam from "@aws-sdk/client-iam";
+import { MS_PER_DAY } from "./clock";
+
+export interface IamClientOptions {
+  /** Signing region; IAM is global, so the default is `us-east-1`. */
+  region?: string;
+  /** Retry attempts for throttling and transient errors (the SDK's standard strategy). Default 8. */
+  maxAttempts?: number;
+  /** An explicit endpoint; otherwise the SDK reads `AWS_ENDPOINT_URL_IAM` / `AWS_ENDPOINT_URL`. */
+  endpoint?: string;
+  /** Credentials; otherwise the default credential chain (`AWS_PROFILE` etc.). */
+  credentials?: iam.IAMClientConfig["credentials"];
+}
+
+export function createIamClient(options: IamClientOptions = {}): iam.IAMClient {
+  return new iam.IAMClient({
+    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    maxAttempts: options.maxAttempts ?? 8,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  });
+}
+
+/** One access key as IAM reports it, with its last use when asked for. Never holds a secret. */
+export interface KeyRecord {
+  userName: string;
+  accessKeyId: string;
+  status: "Active" | "Inactive";
+  /** ISO-8601 */
+  createDate: string;
+  /** ISO-8601; absent when IAM has no record of a use. */
+  lastUsedDate?: string;
+  /** `N/A` when never used. */
+  lastUsedService?: string;
+  /** `N/A` when never used. */
+  lastUsedRegion?: string;
+}
+
+export interface LastUse {
+  lastUsedDate?: string;
+  serviceName: string;
+  region: string;
+}
+
+/** Every IAM user name, optionally under an IAM path prefix (`/teams/`). */
+export async function* paginateUserNames(
+  client: iam.IAMClient,
+  options: { pathPrefix?: string; pageSize?: number } = {},
+): AsyncGenerator<string> {
+  const pages = iam.paginateListUsers(
+    { client, pageSize: options.pageSize ?? 1000 },
+    options.pathPrefix ? { PathPrefix: options.pathPrefix } : {},
+  );
+  for await (const page of pages) {
+    for (const user of page.Users ?? []) {
+      if (user.UserName) yield user.UserName;
+    }
+  }
+}
+
+/** The user's keys (metadata only), oldest first. */
+export async function listUserKeys(client: iam.IAMClient, userName: string): Promise<KeyRecord[]> {
+  const keys: KeyRecord[] = [];
+  const pages = iam.paginateListAccessKeys({ client, pageSize: 100 }, { UserName: userName });
+  for await (const page of pages) {
+    for (const key of page.AccessKeyMetadata ?? []) {
+      if (!key.AccessKeyId) continue;
+      keys.push({
+        userName,
+        accessKeyId: key.AccessKeyId,
+        status: key.Status === "Inactive" ? "Inactive" : "Active",
+        createDate: (key.CreateDate ?? new Date(0)).toISOString(),
+      });
+    }
+  }
+  return keys.sort((a, b) => a.createDate.localeCompare(b.createDate));
+}
+
+export async function getLastUse(client: iam.IAMClient, accessKeyId: string): Promise<LastUse> {
+  const out = await client.send(new iam.GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
+  const used = out.AccessKeyLastUsed;
+  return {
+    ...(used?.LastUsedDate ? { lastUsedDate: used.LastUsedDate.toISOString() } : {}),
+    serviceName: used?.ServiceName ?? "N/A",
+    region: used?.Region ?? "N/A",
+  };
+}
+
+/** Age in days (fractional) of a key created at `createDate`, at `at`. */
+export function keyAgeDays(createDate: string, at: Date): number {
+  return (at.getTime() - new Date(createDate).getTime()) / MS_PER_DAY;
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index], index);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+export interface InventoryOptions {
+  /** Also call GetAccessKeyLastUsed for each key. Default false. */
+  withLastUse?: boolean;
+  /** IAM calls in flight at once. Default 8. */
+  concurrency?: number;
+}
+
+/**
+ * The keys of the named users. A user that does not exist (or vanished mid-way) contributes no
+ * keys and is listed in `missingUsers`; other errors propagate.
+ */
+export async function inventoryUsers(
+  client: iam.IAMClient,
+  userNames: readonly string[],
+  options: InventoryOptions = {},
+): Promise<{ keys: KeyRecord[]; missingUsers: string[] }> {
+  const missingUsers: string[] = [];
+  const perUser = await mapLimit(userNames, options.concurrency ?? 8, async (userName) => {
+    try {
+      const keys = await listUserKeys(client, userName);
+      if (options.withLastUse) {
+        for (const key of keys) {
+          try {
+            const use = await getLastUse(client, key.accessKeyId);
+            key.lastUsedDate = use.lastUsedDate;
+            key.lastUsedService = use.serviceName;
+            key.lastUsedRegion = use.region;
+          } catch (err) {
+            if (!(err instanceof iam.NoSuchEntityException)) throw err;
+          }
+        }
+      }
+      return keys;
+    } catch (err) {
+      if (err instanceof iam.NoSuchEntityException) {
+        missingUsers.push(userName);
+        return [];
+      }
+      throw err;
+    }
+  });
+  return { keys: perUser.flat(), missingUsers: missingUsers.sort() };
+}

@@ -1,0 +1,67 @@
+"""Start moto's IAM emulator with one adjustable clock.
+
+moto takes CreateDate and LastUsedDate from ``moto.core.utils.utcnow`` (imported by name into
+``moto.iam.models``). This launcher replaces that function with one that adds an offset, and adds
+one route to the WSGI app so that tests can read and move the emulator's "now":
+
+  GET  /_clock                 -> {"now": "<ISO-8601>", "offsetSeconds": <float>}
+  POST /_clock {"now": "<ISO>"} -> sets the offset so that the emulator's clock reads that instant
+
+Usage: python3 moto_clock_server.py PORT   (binds 127.0.0.1 only)
+"""
+
+import datetime
+import json
+import sys
+
+import moto.core.utils as core_utils
+import moto.iam.models as iam_models
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import run_simple
+
+_real_utcnow = core_utils.utcnow
+_offset = {"seconds": 0.0}
+
+
+def shifted_utcnow() -> datetime.datetime:
+    return _real_utcnow() + datetime.timedelta(seconds=_offset["seconds"])
+
+
+core_utils.utcnow = shifted_utcnow
+iam_models.utcnow = shifted_utcnow
+
+
+def _parse_iso(value: str) -> datetime.datetime:
+    parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
+class ClockApp:
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") != "/_clock":
+            return self.inner(environ, start_response)
+        if environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            target = _parse_iso(body["now"])
+            _offset["seconds"] = (target - _real_utcnow()).total_seconds()
+        payload = json.dumps(
+            {"now": shifted_utcnow().isoformat() + "Z", "offsetSeconds": _offset["seconds"]}
+        ).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+        return [payload]
+
+
+def main() -> None:
+    port = int(sys.argv[1])
+    app = DomainDispatcherApplication(create_backend_app)
+    run_simple("127.0.0.1", port, ClockApp(app), threaded=True)
+
+
+if __name__ == "__main__":
+    main()
