@@ -1,0 +1,102 @@
+/**
+ * One IAM access key as a Pulumi dynamic resource: `pulumi-nodejs:dynamic/keyrotation:AccessKey`.
+ *
+ * Outputs: `userName`, `accessKeyId` (also the resource id), `secretAccessKey` (a secret: listed in
+ * `additionalSecretOutputs`), `status` (`Active`/`Inactive`) and `createDate` (IAM's, ISO-8601).
+ *
+ * - check rejects bad input before any AWS call, naming the property and the fix.
+ * - create refuses politely when the user already has two keys, and is transactional: if anything
+ *   after CreateAccessKey fails, the new key is deleted again.
+ * - read (refresh) notices a key deleted or (de)activated outside Pulumi.
+ * - a status change is an in-place UpdateAccessKey; a user change replaces the key.
+ * - delete is refused while GetAccessKeyLastUsed shows a use within `deletionGuardHours`, unless
+ *   `forceDelete`; a key already gone counts as deleted.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as ops from "./accessKeyOps";
+
+export type { AccessKeyInputs, AccessKeyOutputs, KeyStatus } from "./accessKeyOps";
+
+export const ACCESS_KEY_MODULE = "keyrotation";
+export const ACCESS_KEY_TYPE = "AccessKey";
+export const ACCESS_KEY_TOKEN = `pulumi-nodejs:dynamic/${ACCESS_KEY_MODULE}:${ACCESS_KEY_TYPE}`;
+
+/** The provider; its methods only call `ops`, so its serialized closure stays small. */
+export const accessKeyProvider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
+    const { inputs, failures } = ops.checkAccessKeyInputs(news);
+    if (failures.length === 0) ops.rememberGuard(inputs);
+    return { inputs, failures };
+  },
+  async diff(_id: string, olds: ops.AccessKeyOutputs, news: ops.AccessKeyInputs) {
+    const { changes, replaces } = ops.diffKey(olds, news);
+    // IAM allows two keys per user, so a replacement deletes the old key first.
+    return { changes, replaces, deleteBeforeReplace: true };
+  },
+  async create(inputs: ops.AccessKeyInputs) {
+    return ops.createKey(inputs);
+  },
+  async read(id: string, props: ops.AccessKeyOutputs) {
+    const found = await ops.readKey(id, props);
+    return found ? { id: found.id, props: found.props } : {};
+  },
+  async update(id: string, olds: ops.AccessKeyOutputs, news: ops.AccessKeyInputs) {
+    return { outs: await ops.updateKey(id, olds, news) };
+  },
+  async delete(id: string, props: ops.AccessKeyOutputs) {
+    await ops.removeKey(id, props);
+  },
+};
+
+export interface AccessKeyArgs {
+  /** The IAM user that owns the key (1-64 characters of letters, digits and `+=,.@_-`). Changing it replaces the key. */
+  userName: pulumi.Input<string>;
+  /** `Active` (default) or `Inactive`. Changing it is an in-place UpdateAccessKey. */
+  status?: pulumi.Input<"Active" | "Inactive">;
+  /** Refuse to delete the key when it was used within this many hours. Default 24, 0 to 8760. */
+  deletionGuardHours?: pulumi.Input<number>;
+  /** Delete even when the key was used within `deletionGuardHours`. Default false. */
+  forceDelete?: pulumi.Input<boolean>;
+  /** Slot `a`/`b` of a RotatingAccessKey; empty for a standalone key. Changing it replaces the key. */
+  slot?: pulumi.Input<string>;
+  /** Generation number; changing it replaces the key (rotation). Default 0. */
+  generation?: pulumi.Input<number>;
+  /** Take over this existing key of the user instead of creating one (its secret stays unknown: ""). */
+  adoptAccessKeyId?: pulumi.Input<string>;
+  /** Delete this pre-existing key (after the last-used guard) before creating the new one. */
+  replacesAccessKeyId?: pulumi.Input<string>;
+  /** Seconds to wait until the new key works (STS GetCallerIdentity); 0 (default) skips the check, max 900. */
+  verifyTimeoutSeconds?: pulumi.Input<number>;
+}
+
+export class AccessKey extends pulumi.dynamic.Resource {
+  declare public readonly userName: pulumi.Output<string>;
+  declare public readonly accessKeyId: pulumi.Output<string>;
+  declare public readonly secretAccessKey: pulumi.Output<string>;
+  declare public readonly status: pulumi.Output<"Active" | "Inactive">;
+  declare public readonly createDate: pulumi.Output<string>;
+  declare public readonly slot: pulumi.Output<string>;
+  declare public readonly generation: pulumi.Output<number>;
+
+  constructor(name: string, args: AccessKeyArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      accessKeyProvider,
+      name,
+      {
+        ...args,
+        accessKeyId: undefined,
+        secretAccessKey: undefined,
+        createDate: undefined,
+        status: args.status ?? "Active",
+        slot: args.slot ?? "",
+        generation: args.generation ?? 0,
+      },
+      pulumi.mergeOptions(opts, {
+        additionalSecretOutputs: ["secretAccessKey"],
+        deleteBeforeReplace: true,
+      }),
+      ACCESS_KEY_MODULE,
+      ACCESS_KEY_TYPE,
+    );
+  }
+}
