@@ -15,6 +15,13 @@ export interface IamClientOptions {
   endpoint?: string;
   /** Credentials; otherwise the default credential chain (`AWS_PROFILE` etc.). */
   credentials?: iam.IAMClientConfig["credentials"];
+  /** A named profile of the shared AWS config files (like `AWS_PROFILE`, for this client only). */
+  profile?: string;
+  /**
+   * The SDK's retry mode: `standard` (default) or `adaptive`, which also slows the client down
+   * when IAM throttles, so that many concurrent calls back off together.
+   */
+  retryMode?: "standard" | "adaptive";
 }
 
 export function createIamClient(options: IamClientOptions = {}): iam.IAMClient {
@@ -23,6 +30,8 @@ export function createIamClient(options: IamClientOptions = {}): iam.IAMClient {
     maxAttempts: options.maxAttempts ?? 8,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.profile ? { profile: options.profile } : {}),
+    ...(options.retryMode ? { retryMode: options.retryMode } : {}),
   });
 }
 
@@ -47,26 +56,49 @@ export interface LastUse {
   region: string;
 }
 
-/** Every IAM user name, optionally under an IAM path prefix (`/teams/`). */
-export async function* paginateUserNames(
+/** One IAM user as ListUsers reports it. */
+export interface UserRecord {
+  userName: string;
+  /** IAM path, `/` by default. */
+  path: string;
+  arn: string;
+}
+
+/** Every IAM user, optionally under an IAM path prefix (`/teams/`), page by page (1000 a page by default). */
+export async function* paginateUsers(
   client: iam.IAMClient,
   options: { pathPrefix?: string; pageSize?: number } = {},
-): AsyncGenerator<string> {
+): AsyncGenerator<UserRecord> {
   const pages = iam.paginateListUsers(
     { client, pageSize: options.pageSize ?? 1000 },
     options.pathPrefix ? { PathPrefix: options.pathPrefix } : {},
   );
   for await (const page of pages) {
     for (const user of page.Users ?? []) {
-      if (user.UserName) yield user.UserName;
+      if (user.UserName) yield { userName: user.UserName, path: user.Path ?? "/", arn: user.Arn ?? "" };
     }
   }
 }
 
-/** The user's keys (metadata only), oldest first. */
-export async function listUserKeys(client: iam.IAMClient, userName: string): Promise<KeyRecord[]> {
+/** Every IAM user name, optionally under an IAM path prefix (`/teams/`). */
+export async function* paginateUserNames(
+  client: iam.IAMClient,
+  options: { pathPrefix?: string; pageSize?: number } = {},
+): AsyncGenerator<string> {
+  for await (const user of paginateUsers(client, options)) yield user.userName;
+}
+
+/** The user's keys (metadata only), oldest first. `pageSize` is ListAccessKeys' MaxItems (default 100). */
+export async function listUserKeys(
+  client: iam.IAMClient,
+  userName: string,
+  options: { pageSize?: number } = {},
+): Promise<KeyRecord[]> {
   const keys: KeyRecord[] = [];
-  const pages = iam.paginateListAccessKeys({ client, pageSize: 100 }, { UserName: userName });
+  const pages = iam.paginateListAccessKeys(
+    { client, pageSize: options.pageSize ?? 100 },
+    { UserName: userName },
+  );
   for await (const page of pages) {
     for (const key of page.AccessKeyMetadata ?? []) {
       if (!key.AccessKeyId) continue;
@@ -96,14 +128,27 @@ export function keyAgeDays(createDate: string, at: Date): number {
   return (at.getTime() - new Date(createDate).getTime()) / MS_PER_DAY;
 }
 
-/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. After
+ * the first failure no new item is started, and the failure is thrown.
+ */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const index = next++;
-      results[index] = await fn(items[index], index);
+      try {
+        results[index] = await fn(items[index], index);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }
   });
   await Promise.all(workers);
@@ -115,6 +160,10 @@ export interface InventoryOptions {
   withLastUse?: boolean;
   /** IAM calls in flight at once. Default 8. */
   concurrency?: number;
+  /** ListAccessKeys page size (MaxItems). Default 100. */
+  pageSize?: number;
+  /** Called after each user's keys (and last uses) are read, with the count done so far. */
+  onUserDone?: (done: number, total: number) => void;
 }
 
 /**
@@ -127,9 +176,10 @@ export async function inventoryUsers(
   options: InventoryOptions = {},
 ): Promise<{ keys: KeyRecord[]; missingUsers: string[] }> {
   const missingUsers: string[] = [];
+  let done = 0;
   const perUser = await mapLimit(userNames, options.concurrency ?? 8, async (userName) => {
     try {
-      const keys = await listUserKeys(client, userName);
+      const keys = await listUserKeys(client, userName, { pageSize: options.pageSize });
       if (options.withLastUse) {
         for (const key of keys) {
           try {
@@ -149,6 +199,9 @@ export async function inventoryUsers(
         return [];
       }
       throw err;
+    } finally {
+      done += 1;
+      options.onUserDone?.(done, userNames.length);
     }
   });
   return { keys: perUser.flat(), missingUsers: missingUsers.sort() };

@@ -7,6 +7,8 @@ import { startEmulator, stopEmulator } from "./moto";
 import { installSecretGuard, recordedLeaks } from "./secretGuard";
 
 installSecretGuard();
+// Node 20 is supported by the pinned SDK; its notice about future releases is noise in test output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context) {

@@ -27,6 +27,7 @@ export function emulatorEnv(endpoint: string): Record<string, string> {
     AWS_SECRET_ACCESS_KEY: "emulator-dummy-secret-not-a-real-key",
     AWS_REGION: "us-east-1",
     AWS_EC2_METADATA_DISABLED: "true",
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   };
 }
 

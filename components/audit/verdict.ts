@@ -1,0 +1,218 @@
+/**
+ * The audit's verdicts, as pure functions of a user's keys, the rules and the clock.
+ *
+ * - `rotate`: the key is Active and older than `maxAgeDays` (the compliance rule's violation).
+ * - `delete`: the key is Inactive and unused for more than `unusedDays` (days since its last use,
+ *   or since its creation when IAM has no record of a use).
+ * - `exempt`: it would be `rotate` or `delete`, but an exemption that has not expired covers it.
+ * - `ok`: anything else.
+ *
+ * An expired exemption stops applying: the key gets its own verdict and the finding says so.
+ */
+import { MS_PER_DAY } from "../clock";
+import { Exemption, findExemption } from "../exemptions";
+
+export type Verdict = "rotate" | "delete" | "ok" | "exempt";
+export const VERDICTS: readonly Verdict[] = ["rotate", "delete", "ok", "exempt"];
+
+/** One access key as the audit sees it, from either source. Never holds a secret. */
+export interface AuditKey {
+  userName: string;
+  /** `null` when the source does not know it (the credential report has no key ids). */
+  accessKeyId: string | null;
+  status: "Active" | "Inactive";
+  /** ISO-8601 UTC with whole seconds, e.g. `2026-01-31T12:00:00Z`. */
+  createDate: string;
+  /** ISO-8601 UTC with whole seconds; `null` when IAM has no record of a use. */
+  lastUsedDate: string | null;
+  /** Service namespace of the last use (`s3`); `null` when unknown or never used. */
+  lastUsedService: string | null;
+  /** Region of the last use; `null` when unknown or never used. */
+  lastUsedRegion: string | null;
+  /** Where the facts about this key come from. */
+  source: "live" | "report";
+}
+
+export interface AuditRules {
+  maxAgeDays: number;
+  unusedDays: number;
+  exemptions: readonly Exemption[];
+  now: Date;
+}
+
+export interface FindingExemption {
+  /** `accessKeyId` or `userName`: what the exemption names. */
+  matchedBy: "accessKeyId" | "userName";
+  reason: string;
+  expires: string;
+  expired: boolean;
+}
+
+export interface Finding extends AuditKey {
+  /** Whole days since creation (rounded down). */
+  ageDays: number;
+  verdict: Verdict;
+  /** Why this verdict, in one sentence. */
+  reason: string;
+  /** What to do next, following the compliance rule's procedure. */
+  nextStep: string;
+  /** The exemption that names this key or its user, if any (also when expired or not needed). */
+  exemption: FindingExemption | null;
+}
+
+/** Normalises an instant to ISO-8601 UTC with whole seconds (`2026-01-31T12:00:00Z`). */
+export function isoSeconds(at: Date): string {
+  return new Date(Math.floor(at.getTime() / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+function days(fromIso: string, to: Date): number {
+  return (to.getTime() - new Date(fromIso).getTime()) / MS_PER_DAY;
+}
+
+function dateOnly(at: Date | string): string {
+  return (typeof at === "string" ? new Date(at) : at).toISOString().slice(0, 10);
+}
+
+function plusDays(iso: string, n: number): Date {
+  return new Date(new Date(iso).getTime() + n * MS_PER_DAY);
+}
+
+/** How a key is named in messages: its id, or its creation date when the id is unknown. */
+export function keyRef(key: Pick<AuditKey, "accessKeyId" | "createDate">): string {
+  return key.accessKeyId ? `key ${key.accessKeyId}` : `the key created ${key.createDate}`;
+}
+
+interface Base {
+  verdict: "rotate" | "delete" | "ok";
+  reason: string;
+}
+
+/** The verdict of one key before exemptions. */
+export function baseVerdict(key: AuditKey, rules: Pick<AuditRules, "maxAgeDays" | "unusedDays" | "now">): Base {
+  const age = days(key.createDate, rules.now);
+  const ageWhole = Math.floor(age);
+  if (key.status === "Active") {
+    if (age > rules.maxAgeDays) {
+      return {
+        verdict: "rotate",
+        reason: `Active and ${ageWhole} days old, over the ${rules.maxAgeDays}-day limit.`,
+      };
+    }
+    return { verdict: "ok", reason: `Active and ${ageWhole} days old, within the ${rules.maxAgeDays}-day limit.` };
+  }
+  const since = key.lastUsedDate ?? key.createDate;
+  const unused = days(since, rules.now);
+  const used = key.lastUsedDate ? `last used ${dateOnly(key.lastUsedDate)}` : "never used";
+  if (unused > rules.unusedDays) {
+    return {
+      verdict: "delete",
+      reason: `Inactive and unused for ${Math.floor(unused)} days (${used}), over the ${rules.unusedDays}-day threshold.`,
+    };
+  }
+  return {
+    verdict: "ok",
+    reason: `Inactive, unused for ${Math.floor(unused)} days (${used}), within the ${rules.unusedDays}-day threshold.`,
+  };
+}
+
+const RETIRE = "check with GetAccessKeyLastUsed that nothing still uses it, wait a few days, then delete it";
+
+function rotateStep(key: AuditKey, others: readonly AuditKey[], otherVerdicts: readonly Base[]): string {
+  const user = key.userName;
+  const me = keyRef(key);
+  if (others.length === 0) {
+    return `Create a second key for ${user}, move applications to it, deactivate ${me}, ${RETIRE}.`;
+  }
+  const other = others[0];
+  const otherRef = keyRef(other);
+  if (other.status === "Inactive") {
+    return (
+      `${user} already has two keys (the IAM limit): delete the Inactive ${otherRef} first, then create a new key, ` +
+      `move applications to it, deactivate ${me}, ${RETIRE}.`
+    );
+  }
+  if (otherVerdicts[0].verdict === "ok") {
+    return `Move applications to ${user}'s newer Active ${otherRef}, deactivate ${me}, ${RETIRE}.`;
+  }
+  return (
+    `Both of ${user}'s Active keys are over the limit: keep the one in use (compare their last use), deactivate ` +
+    `and delete the other to free a slot, then create a new key, move applications to it, deactivate the old one, ${RETIRE}.`
+  );
+}
+
+function deleteStep(key: AuditKey): string {
+  const used = key.lastUsedDate ? `last used ${key.lastUsedDate}` : "never used";
+  const command = key.accessKeyId
+    ? `aws iam delete-access-key --user-name ${key.userName} --access-key-id ${key.accessKeyId}`
+    : `aws iam delete-access-key --user-name ${key.userName} --access-key-id <id> (find the id with aws iam list-access-keys --user-name ${key.userName})`;
+  return `Check that nothing needs ${keyRef(key)} (${used}), then delete it: ${command}`;
+}
+
+function okStep(key: AuditKey, rules: Pick<AuditRules, "maxAgeDays" | "unusedDays">): string {
+  if (key.status === "Active") {
+    return `None; rotate it before ${dateOnly(plusDays(key.createDate, rules.maxAgeDays))}.`;
+  }
+  const since = key.lastUsedDate ?? key.createDate;
+  return `None; delete it after ${dateOnly(plusDays(since, rules.unusedDays))} if it stays unused.`;
+}
+
+/**
+ * The findings for one user's keys (every key of the user, so that the next step can take the
+ * other key into account), in creation order.
+ */
+export function judgeUserKeys(keys: readonly AuditKey[], rules: AuditRules): Finding[] {
+  const sorted = [...keys].sort((a, b) => a.createDate.localeCompare(b.createDate));
+  const bases = sorted.map((key) => baseVerdict(key, rules));
+  return sorted.map((key, i) => {
+    const base = bases[i];
+    const others = sorted.filter((_, j) => j !== i);
+    const otherBases = bases.filter((_, j) => j !== i);
+    const match = findExemption(
+      rules.exemptions,
+      { userName: key.userName, ...(key.accessKeyId ? { accessKeyId: key.accessKeyId } : {}) },
+      rules.now,
+    );
+    const exemption: FindingExemption | null = match
+      ? {
+          matchedBy: match.exemption.accessKeyId !== undefined ? "accessKeyId" : "userName",
+          reason: match.exemption.reason,
+          expires: match.exemption.expires,
+          expired: match.expired,
+        }
+      : null;
+    const ageDays = Math.floor(days(key.createDate, rules.now));
+    if (base.verdict === "ok") {
+      return { ...key, ageDays, verdict: "ok", reason: base.reason, nextStep: okStep(key, rules), exemption };
+    }
+    if (exemption && !exemption.expired) {
+      return {
+        ...key,
+        ageDays,
+        verdict: "exempt",
+        reason: `${base.reason.slice(0, -1)}, but exempt until ${exemption.expires}: ${exemption.reason}`,
+        nextStep: `None until ${exemption.expires}; then ${base.verdict} it or renew the exemption.`,
+        exemption,
+      };
+    }
+    const expiredNote = exemption ? ` Its exemption expired on ${exemption.expires}.` : "";
+    const nextStep = base.verdict === "rotate" ? rotateStep(key, others, otherBases) : deleteStep(key);
+    return { ...key, ageDays, verdict: base.verdict, reason: base.reason + expiredNote, nextStep, exemption };
+  });
+}
+
+/** Judges every user's keys; the findings are ordered by user name, then creation date. */
+export function judgeKeys(keys: readonly AuditKey[], rules: AuditRules): Finding[] {
+  const byUser = new Map<string, AuditKey[]>();
+  for (const key of keys) {
+    const list = byUser.get(key.userName) ?? [];
+    list.push(key);
+    byUser.set(key.userName, list);
+  }
+  const users = [...byUser.keys()].sort(compareNames);
+  return users.flatMap((user) => judgeUserKeys(byUser.get(user) ?? [], rules));
+}
+
+/** Stable, locale-independent ordering of names. */
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,20 @@
+/**
+ * pulumi-aws-key-rotation: keep AWS IAM user access keys fresh with Pulumi.
+ *
+ * `RotatingAccessKey` rotates one user's keys on a time trigger with an overlap, then deactivates
+ * and (after a last-used check) deletes the old key. `AccessKey` is the single-key dynamic
+ * resource underneath. The schedule and settings logic is exported for tools and tests.
+ */
+export { RotatingAccessKey, ROTATING_ACCESS_KEY_TOKEN, validateArgs } from "./rotatingAccessKey";
+export type { RotatingAccessKeyArgs, ManagedKey } from "./rotatingAccessKey";
+export { AccessKey, ACCESS_KEY_TOKEN, accessKeyProvider } from "./accessKey";
+export type { AccessKeyArgs, AccessKeyInputs, AccessKeyOutputs, KeyStatus } from "./accessKey";
+export { RotationSchedule, SCHEDULE_TOKEN } from "./rotationSchedule";
+export type { ScheduleEvent } from "./rotationSchedule";
+export { SecretPublication } from "./secretPublication";
+export { nextPlan, rotationDueDate, deactivationReason } from "./schedule";
+export type { Plan, SlotPlan, Slot, ObservedKey, PlanEvent } from "./schedule";
+export { DEFAULTS, BOUNDS, resolveSettings, validateSettings } from "./settings";
+export type { RotationSettings, UnmanagedKeysPolicy } from "./settings";
+export { now, CLOCK_ENV } from "./clock";
+export { KeyRotationError, ValidationError, KeyQuotaError, KeyInUseError, UnmanagedKeysError } from "./errors";

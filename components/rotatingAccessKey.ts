@@ -1,0 +1,249 @@
+/**
+ * `RotatingAccessKey` (`keyrotation:iam:RotatingAccessKey`): keeps one IAM user's access keys fresh.
+ *
+ * Children (named from the component's name, parented to it):
+ * - `<name>-schedule`: a RotationSchedule that decides, from its previous plan, IAM and the clock,
+ *   what the user's two key slots hold (see schedule.ts for the lifecycle);
+ * - `<name>-a`, `<name>-b`: an AccessKey per occupied slot, following that plan;
+ * - `<name>-secret`: a SecretPublication, when `secretsManagerSecretId` is set.
+ *
+ * Order within one deploy: the schedule first; then the current key (created and verified to work);
+ * then the publication to Secrets Manager; only then any change to the previous key.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { AccessKey } from "./accessKey";
+import { now } from "./clock";
+import { ValidationError } from "./errors";
+import { RotationSchedule, ScheduleEvent } from "./rotationSchedule";
+import { otherSlot, Plan, Slot } from "./schedule";
+import { SecretPublication } from "./secretPublication";
+import { DEFAULTS, resolveSettings, RotationSettings, UnmanagedKeysPolicy, userNameFailure } from "./settings";
+
+export const ROTATING_ACCESS_KEY_TOKEN = "keyrotation:iam:RotatingAccessKey";
+
+export interface RotatingAccessKeyArgs {
+  /** The IAM user whose keys are rotated. The user must exist. */
+  userName: pulumi.Input<string>;
+  /** Days between new keys. Default 30; 1 to 365; `rotationDays + overlapDays` must be below `maxAgeDays`. */
+  rotationDays?: pulumi.Input<number>;
+  /** Days the previous key stays Active after a new key is created. Default 7; 0 to `rotationDays - 1`. */
+  overlapDays?: pulumi.Input<number>;
+  /** No key stays Active past this age, even during the overlap. Default 90; 2 to 3650. */
+  maxAgeDays?: pulumi.Input<number>;
+  /** No key is deleted if it was used within this many hours. Default 24; 0 to 8760. */
+  deletionGuardHours?: pulumi.Input<number>;
+  /** Delete old keys even when they were used within `deletionGuardHours`. Default false. */
+  forceDelete?: pulumi.Input<boolean>;
+  /**
+   * Rotate the user's first key this many days early, so that users configured together do not
+   * all rotate on the same day. Default 0; 0 to `rotationDays - 1`.
+   */
+  staggerDays?: pulumi.Input<number>;
+  /**
+   * Keys on the user that the component did not create: `"fail"` (default) stops the deploy and
+   * lists them; `"retire"` adopts them, creates a new current key at once, then deactivates and
+   * deletes them on the schedule.
+   */
+  unmanagedKeys?: pulumi.Input<UnmanagedKeysPolicy>;
+  /** Seconds to wait until a new key works (STS GetCallerIdentity signed with it). Default 60; 0 skips; max 900. */
+  verifyTimeoutSeconds?: pulumi.Input<number>;
+  /**
+   * Name or ARN of an AWS Secrets Manager secret that receives the current key as JSON
+   * `{"userName","accessKeyId","secretAccessKey"}` before the previous key is deactivated.
+   * Created when it does not exist. Default: not published.
+   */
+  secretsManagerSecretId?: pulumi.Input<string>;
+}
+
+/** One of the user's keys, as the component reports it (never with its secret). */
+export interface ManagedKey {
+  slot: Slot;
+  id: string;
+  accessKeyId: string;
+  status: "Active" | "Inactive";
+  createDate: string;
+  generation: number;
+  current: boolean;
+}
+
+const SETTING_ARGS = [
+  "rotationDays",
+  "overlapDays",
+  "maxAgeDays",
+  "deletionGuardHours",
+  "staggerDays",
+  "forceDelete",
+  "unmanagedKeys",
+  "verifyTimeoutSeconds",
+] as const;
+
+/**
+ * Checks the settings that are plain values now, so that bad settings fail at preview, before
+ * any AWS call, with a message naming the setting. Settings given as outputs are checked by the
+ * schedule resource's `check` instead.
+ */
+export function validateArgs(name: string, args: RotatingAccessKeyArgs): RotationSettings | undefined {
+  const raw: Record<string, unknown> = {};
+  let allPlain = true;
+  for (const key of SETTING_ARGS) {
+    const value = args[key];
+    if (pulumi.Output.isInstance(value) || value instanceof Promise) allPlain = false;
+    else raw[key] = value;
+  }
+  const problems: string[] = [];
+  if (typeof args.userName === "string" || args.userName === undefined || args.userName === null) {
+    const f = userNameFailure(args.userName);
+    if (f) problems.push(f.reason);
+  }
+  const { settings, failures } = resolveSettings(raw);
+  // Cross-setting rules need every value; single-value bounds can be checked now.
+  const relevant = allPlain ? failures : failures.filter((f) => raw[f.property] !== undefined && !/must be (less|below)/.test(f.reason));
+  problems.push(...relevant.map((f) => f.reason));
+  if (problems.length > 0) {
+    const property = relevant[0]?.property ?? "userName";
+    throw new ValidationError(property, `RotatingAccessKey "${name}" has invalid settings:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+  return allPlain ? settings : undefined;
+}
+
+export class RotatingAccessKey extends pulumi.ComponentResource {
+  /** The current key's id: the one applications should use. */
+  public readonly accessKeyId: pulumi.Output<string>;
+  /** The current key's secret (a Pulumi secret). Empty for an adopted key, whose secret is unknown. */
+  public readonly secretAccessKey: pulumi.Output<string>;
+  /** The previous key's id while it exists (Active during the overlap, then Inactive); undefined otherwise. */
+  public readonly previousAccessKeyId: pulumi.Output<string | undefined>;
+  /** When the current key is next rotated (ISO-8601). */
+  public readonly nextRotationDate: pulumi.Output<string>;
+  /** Every key of the user that the component manages: slot, id, status, createDate. */
+  public readonly keys: pulumi.Output<ManagedKey[]>;
+  /** The schedule resource (its `plan` is the decision of this deploy). */
+  public readonly schedule: RotationSchedule;
+
+  constructor(name: string, args: RotatingAccessKeyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(ROTATING_ACCESS_KEY_TOKEN, name, {}, opts);
+    validateArgs(name, args);
+
+    this.schedule = new RotationSchedule(
+      `${name}-schedule`,
+      {
+        userName: args.userName,
+        rotationDays: args.rotationDays ?? DEFAULTS.rotationDays,
+        overlapDays: args.overlapDays ?? DEFAULTS.overlapDays,
+        maxAgeDays: args.maxAgeDays ?? DEFAULTS.maxAgeDays,
+        deletionGuardHours: args.deletionGuardHours ?? DEFAULTS.deletionGuardHours,
+        staggerDays: args.staggerDays ?? DEFAULTS.staggerDays,
+        forceDelete: args.forceDelete ?? DEFAULTS.forceDelete,
+        unmanagedKeys: args.unmanagedKeys ?? DEFAULTS.unmanagedKeys,
+        verifyTimeoutSeconds: args.verifyTimeoutSeconds ?? DEFAULTS.verifyTimeoutSeconds,
+      },
+      { parent: this },
+    );
+
+    const slots = pulumi.all([this.schedule.plan, this.schedule.userName]).apply(([plan, userName]) =>
+      this.createKeys(name, args, plan, userName),
+    );
+
+    this.accessKeyId = slots.apply((s) => (s.current ? s.current.accessKeyId : pulumi.output("")));
+    this.secretAccessKey = pulumi.secret(slots.apply((s) => (s.current ? s.current.secretAccessKey : pulumi.output(""))));
+    this.previousAccessKeyId = slots.apply((s) =>
+      s.previous ? (s.previous.accessKeyId as pulumi.Output<string | undefined>) : pulumi.output(undefined),
+    );
+    this.nextRotationDate = this.schedule.plan.apply((p) => p?.nextRotationDate ?? "");
+    this.keys = pulumi.all([slots, this.schedule.plan]).apply(([s, plan]) => {
+      const list = [s.current, s.previous].filter((k): k is AccessKey => k !== undefined);
+      return pulumi.all(
+        list.map((k) =>
+          pulumi.all([k.slot, k.accessKeyId, k.status, k.createDate, k.generation]).apply(
+            ([slot, id, status, createDate, generation]): ManagedKey => ({
+              slot: slot as Slot,
+              id,
+              accessKeyId: id,
+              status,
+              createDate,
+              generation,
+              current: plan?.current === slot,
+            }),
+          ),
+        ),
+      );
+    });
+
+    pulumi.all([this.schedule.events, this.schedule.userName]).apply(([events, userName]) => this.report(events, userName));
+
+    this.registerOutputs({
+      accessKeyId: this.accessKeyId,
+      secretAccessKey: this.secretAccessKey,
+      previousAccessKeyId: this.previousAccessKeyId,
+      nextRotationDate: this.nextRotationDate,
+      keys: this.keys,
+    });
+  }
+
+  private createKeys(
+    name: string,
+    args: RotatingAccessKeyArgs,
+    plan: Plan | undefined,
+    userName: string,
+  ): { current?: AccessKey; previous?: AccessKey } {
+    if (!plan) return {};
+    const keyArgs = (slot: Slot) => ({
+      userName,
+      slot,
+      generation: plan[slot].generation,
+      status: plan[slot].status,
+      adoptAccessKeyId: plan[slot].adoptedKeyId,
+      replacesAccessKeyId: plan[slot].replacesKeyId,
+      deletionGuardHours: args.deletionGuardHours ?? DEFAULTS.deletionGuardHours,
+      forceDelete: args.forceDelete ?? DEFAULTS.forceDelete,
+      verifyTimeoutSeconds: args.verifyTimeoutSeconds ?? DEFAULTS.verifyTimeoutSeconds,
+    });
+    const currentSlot = plan.current;
+    const current = plan[currentSlot].present
+      ? new AccessKey(`${name}-${currentSlot}`, keyArgs(currentSlot), { parent: this })
+      : undefined;
+    const gate: pulumi.Resource[] = current ? [current] : [];
+    if (current && args.secretsManagerSecretId !== undefined) {
+      gate.push(
+        new SecretPublication(
+          `${name}-secret`,
+          {
+            secretId: args.secretsManagerSecretId,
+            userName,
+            accessKeyId: current.accessKeyId,
+            secretAccessKey: current.secretAccessKey,
+          },
+          { parent: this },
+        ),
+      );
+    }
+    const previousSlot = otherSlot(currentSlot);
+    // The previous key changes (deactivation) only after the new key exists, works and is published.
+    const previous = plan[previousSlot].present
+      ? new AccessKey(`${name}-${previousSlot}`, keyArgs(previousSlot), { parent: this, dependsOn: gate })
+      : undefined;
+    return { current, previous };
+  }
+
+  /** Logs what this deploy's plan does, as it is planned at preview and done at update. */
+  private report(events: ScheduleEvent[] | undefined, userName: string): void {
+    if (!events) return;
+    let at: Date;
+    try {
+      at = now();
+    } catch {
+      return;
+    }
+    // Events are stored with the plan; only those decided by this run (same clock reading, or
+    // within the last hour when the real clock moved between check and now) are new.
+    const fresh = events.filter((e) => {
+      const t = new Date(e.at).getTime();
+      return t <= at.getTime() && at.getTime() - t < 3_600_000;
+    });
+    for (const e of fresh) {
+      const text = `${userName}: ${e.message}`;
+      if (e.kind === "max-age" || e.kind === "recreate" || e.kind === "slot-emptied") pulumi.log.warn(text, this);
+      else pulumi.log.info(text, this);
+    }
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The per-user schedule resource: `pulumi-nodejs:dynamic/keyrotation:RotationSchedule`.
+ *
+ * Its `check` runs at preview and at update alike. It reads the previous plan from the old
+ * inputs, lists the user's keys in IAM (with the slot tags the key provider writes), reads the
+ * clock, and returns the new plan as part of the checked inputs. The engine plans those as the
+ * resource's outputs at preview, so the key resources that follow the plan are known, and
+ * identical, at preview and at update: preview is exact.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as keyOps from "./accessKeyOps";
+import { now } from "./clock";
+import { messageOf } from "./errors";
+import { nextPlan, ObservedKey, Plan, PlanEvent } from "./schedule";
+import { resolveSettings, RotationSettings, userNameFailure } from "./settings";
+
+export const SCHEDULE_TYPE = "RotationSchedule";
+export const SCHEDULE_TOKEN = `pulumi-nodejs:dynamic/keyrotation:${SCHEDULE_TYPE}`;
+
+/** The engine's marker for a value unknown at preview. */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export interface ScheduleEvent extends PlanEvent {
+  /** ISO-8601: the clock reading of the deploy that decided it. */
+  at: string;
+}
+
+export interface ScheduleInputs extends RotationSettings {
+  userName: string;
+}
+
+export interface ScheduleState extends ScheduleInputs {
+  plan: Plan;
+  /** What the latest change of plan did, and why. */
+  events: ScheduleEvent[];
+}
+
+const SETTING_KEYS = [
+  "rotationDays",
+  "overlapDays",
+  "maxAgeDays",
+  "deletionGuardHours",
+  "staggerDays",
+  "forceDelete",
+  "unmanagedKeys",
+  "verifyTimeoutSeconds",
+] as const;
+
+function isUnknown(value: unknown): boolean {
+  return value === UNKNOWN;
+}
+
+function describeUnmanaged(userName: string, keys: ObservedKey[], at: Date): string {
+  const list = keys
+    .map((k) => {
+      const age = Math.floor((at.getTime() - new Date(k.createDate).getTime()) / 86_400_000);
+      return `${k.accessKeyId} (${k.status}, created ${k.createDate}, ${age} days old)`;
+    })
+    .join(", ");
+  return (
+    `IAM user "${userName}" has ${keys.length} access key(s) that RotatingAccessKey did not create: ${list}. ` +
+    `Refusing to manage the user while they exist. Delete them, or set unmanagedKeys: "retire" to have them ` +
+    `deactivated and deleted on the schedule while a new key takes over.`
+  );
+}
+
+/** The user's keys as IAM lists them, with their slot tags. */
+export async function observeKeys(userName: string): Promise<ObservedKey[]> {
+  const client = keyOps.iamClient();
+  try {
+    const [keys, tags] = await Promise.all([keyOps.listKeys(client, userName), keyOps.listManagedTags(client, userName)]);
+    return keys.map((k) => {
+      const tag = keyOps.parseTagValue(tags.get(k.AccessKeyId ?? ""));
+      return {
+        accessKeyId: k.AccessKeyId ?? "",
+        status: k.Status === "Inactive" ? "Inactive" : "Active",
+        createDate: (k.CreateDate ?? new Date(0)).toISOString(),
+        ...(tag ? { tag } : {}),
+      };
+    });
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Observations that simply confirm a plan: used when the user name is unknown at preview. */
+function assumePlanned(plan: Plan | undefined): ObservedKey[] {
+  if (!plan) return [];
+  return (["a", "b"] as const)
+    .filter((s) => plan[s].present)
+    .map((s) => ({
+      accessKeyId: plan[s].adoptedKeyId || `PLANNED${s.toUpperCase()}${plan[s].generation}`,
+      status: plan[s].status,
+      createDate: plan[s].createdAt,
+      ...(plan[s].adoptedKeyId ? {} : { tag: { slot: s, generation: plan[s].generation } }),
+    }));
+}
+
+export async function checkSchedule(
+  olds: Partial<ScheduleState>,
+  news: Record<string, unknown>,
+): Promise<{ inputs: Record<string, unknown>; failures: { property: string; reason: string }[] }> {
+  const failures: { property: string; reason: string }[] = [];
+  const unknownUser = isUnknown(news.userName);
+  if (!unknownUser) {
+    const f = userNameFailure(news.userName);
+    if (f) failures.push(f);
+  }
+  const raw: Record<string, unknown> = {};
+  for (const k of SETTING_KEYS) raw[k] = news[k];
+  const { settings, failures: settingFailures } = resolveSettings(raw);
+  failures.push(...settingFailures);
+  if (failures.length > 0) return { inputs: news, failures };
+
+  let at: Date;
+  try {
+    at = now();
+  } catch (err) {
+    return { inputs: news, failures: [{ property: "KEYROTATION_NOW", reason: (err as Error).message }] };
+  }
+  const userName = news.userName as string;
+  const previous = olds.plan && olds.userName === userName ? olds.plan : undefined;
+  let observed: ObservedKey[];
+  if (unknownUser) {
+    observed = assumePlanned(previous);
+  } else {
+    try {
+      observed = await observeKeys(userName);
+    } catch (err) {
+      return {
+        inputs: news,
+        failures: [{ property: "userName", reason: `Listing the access keys of IAM user "${userName}" failed: ${messageOf(err)}` }],
+      };
+    }
+  }
+  const result = nextPlan(previous, observed, at, settings);
+  if (result.unmanaged.length > 0) {
+    return { inputs: news, failures: [{ property: "unmanagedKeys", reason: describeUnmanaged(userName, result.unmanaged, at) }] };
+  }
+  const stamp = at.toISOString();
+  const events: ScheduleEvent[] = result.events.map((e) => ({ ...e, at: stamp }));
+  const inputs = { ...news, ...settings, userName: news.userName, plan: result.plan, events };
+  return { inputs, failures: [] };
+}
+
+/** Only the plan and the settings matter; `events` describe the latest change and are not compared. */
+export function diffSchedule(olds: Partial<ScheduleState>, news: ScheduleState): { changes: boolean; replaces: string[] } {
+  const keys = ["userName", ...SETTING_KEYS, "plan"] as const;
+  const changed = keys.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+  return { changes: changed.length > 0, replaces: [] };
+}
+
+export const scheduleProvider: pulumi.dynamic.ResourceProvider = {
+  async check(olds: Partial<ScheduleState>, news: Record<string, unknown>) {
+    return checkSchedule(olds, news);
+  },
+  async diff(_id: string, olds: Partial<ScheduleState>, news: ScheduleState) {
+    return diffSchedule(olds, news);
+  },
+  async create(inputs: ScheduleState) {
+    return { id: `schedule-${inputs.userName}`, outs: inputs };
+  },
+  async update(_id: string, _olds: ScheduleState, news: ScheduleState) {
+    return { outs: news };
+  },
+};
+
+export interface RotationScheduleArgs {
+  userName: pulumi.Input<string>;
+  rotationDays?: pulumi.Input<number>;
+  overlapDays?: pulumi.Input<number>;
+  maxAgeDays?: pulumi.Input<number>;
+  deletionGuardHours?: pulumi.Input<number>;
+  staggerDays?: pulumi.Input<number>;
+  forceDelete?: pulumi.Input<boolean>;
+  unmanagedKeys?: pulumi.Input<"fail" | "retire">;
+  verifyTimeoutSeconds?: pulumi.Input<number>;
+}
+
+export class RotationSchedule extends pulumi.dynamic.Resource {
+  declare public readonly userName: pulumi.Output<string>;
+  declare public readonly plan: pulumi.Output<Plan | undefined>;
+  declare public readonly events: pulumi.Output<ScheduleEvent[] | undefined>;
+  declare public readonly rotationDays: pulumi.Output<number>;
+  declare public readonly overlapDays: pulumi.Output<number>;
+  declare public readonly maxAgeDays: pulumi.Output<number>;
+
+  constructor(name: string, args: RotationScheduleArgs, opts?: pulumi.CustomResourceOptions) {
+    super(scheduleProvider, name, { ...args, plan: undefined, events: undefined }, opts, "keyrotation", SCHEDULE_TYPE);
+  }
+}

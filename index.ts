@@ -1,0 +1,40 @@
+/**
+ * The ready project: `pulumi up` rotates the access keys of the IAM users listed in stack config
+ * (`aws-key-rotation:users`), one RotatingAccessKey per user. See README.md for every setting.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { RotatingAccessKey } from "./components/rotatingAccessKey";
+import { planUsers, StackConfigInput } from "./components/stackConfig";
+
+const config = new pulumi.Config("aws-key-rotation");
+const input: StackConfigInput = {
+  users: config.getObject<unknown>("users"),
+  userSettings: config.getObject<unknown>("userSettings"),
+  rotationDays: config.getNumber("rotationDays"),
+  overlapDays: config.getNumber("overlapDays"),
+  maxAgeDays: config.getNumber("maxAgeDays"),
+  deletionGuardHours: config.getNumber("deletionGuardHours"),
+  forceDelete: config.getBoolean("forceDelete"),
+  stagger: config.getBoolean("stagger"),
+  unmanagedKeys: config.get("unmanagedKeys"),
+  verifyTimeoutSeconds: config.getNumber("verifyTimeoutSeconds"),
+};
+
+const rotations = planUsers(input).map(({ userName, args }) => ({
+  userName,
+  key: new RotatingAccessKey(userName, args),
+}));
+
+const byUser = <T>(pick: (k: RotatingAccessKey) => pulumi.Output<T>) =>
+  pulumi.all(Object.fromEntries(rotations.map((r) => [r.userName, pick(r.key)])));
+
+/** Current key id per user. */
+export const accessKeyIds = byUser((k) => k.accessKeyId);
+/** Current secret access key per user (a secret: `pulumi stack output --show-secrets`). */
+export const secretAccessKeys = pulumi.secret(byUser((k) => k.secretAccessKey));
+/** Previous key id per user, while it exists. */
+export const previousAccessKeyIds = byUser((k) => k.previousAccessKeyId);
+/** Next rotation date (ISO-8601) per user. */
+export const nextRotationDates = byUser((k) => k.nextRotationDate);
+/** Every managed key per user: slot, id, status, createDate. */
+export const keys = byUser((k) => k.keys);
