@@ -1,0 +1,28 @@
+/**
+ * The IAM client of the outside-the-stack policy: the default credential chain and the SDK's own
+ * endpoint settings (`AWS_ENDPOINT_URL_IAM`, `AWS_ENDPOINT_URL`), with a short connection timeout,
+ * a request timeout and few attempts, so that an unreachable AWS fails fast instead of hanging a
+ * preview. Region selection matches `components/iam.ts`.
+ */
+import * as iam from "@aws-sdk/client-iam";
+
+export interface PolicyIamClientOptions {
+  /** Milliseconds to wait for a TCP connection. */
+  connectTimeoutMs: number;
+  /** Milliseconds a request may stay idle on its socket. */
+  requestTimeoutMs: number;
+  /** Attempts per call, including the first (the SDK's standard retry strategy). */
+  maxAttempts: number;
+}
+
+export function createPolicyIamClient(options: PolicyIamClientOptions): iam.IAMClient {
+  return new iam.IAMClient({
+    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    maxAttempts: options.maxAttempts,
+    // The SDK builds its NodeHttpHandler from these options (no direct dependency on @smithy needed).
+    requestHandler: {
+      connectionTimeout: options.connectTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+    },
+  });
+}

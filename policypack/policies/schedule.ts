@@ -1,0 +1,108 @@
+/**
+ * `rotating-access-key-schedule`: a rotation schedule must retire every key before it reaches the
+ * age limit, so a bad schedule is blocked at preview, before any key ages.
+ */
+import { ResourceValidationPolicy } from "@pulumi/policy";
+import { MAX_AGE_DAYS, maxAgeDaysSchema, rawConfig, readInteger } from "../lib/config";
+import {
+  ROTATION_SCHEDULE_TYPE,
+  ROTATING_ACCESS_KEY_TYPE,
+  SCHEDULE_TYPES,
+  describeResource,
+  readProp,
+  readString,
+} from "../lib/resources";
+
+export const SCHEDULE_POLICY_NAME = "rotating-access-key-schedule";
+
+/** The component's defaults, used when a resource does not set the property. */
+export const SCHEDULE_DEFAULTS = { rotationDays: 30, overlapDays: 7, maxAgeDays: 90 } as const;
+
+/**
+ * A `keyrotation:iam:RotatingAccessKey` component (its arguments) or a
+ * `pulumi-nodejs:dynamic/keyrotation:RotationSchedule` resource (its inputs) violates this policy
+ * when `rotationDays + overlapDays` is not below the policy's `maxAgeDays` (default 90, 1 to 365)
+ * or not below the resource's own `maxAgeDays`. Absent properties take the component's defaults
+ * (rotationDays 30, overlapDays 7, maxAgeDays 90). A value unknown at preview is not a violation;
+ * the check runs again on the known value during the update. Mandatory by default.
+ */
+export const rotatingAccessKeySchedule: ResourceValidationPolicy = {
+  name: SCHEDULE_POLICY_NAME,
+  description:
+    "A key rotation schedule must retire every key before the age limit: rotationDays + overlapDays must be below maxAgeDays.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  remediationSteps:
+    "Lower rotationDays or overlapDays on the RotatingAccessKey so that rotationDays + overlapDays is below maxAgeDays.",
+  configSchema: {
+    properties: {
+      maxAgeDays: maxAgeDaysSchema(
+        "The age limit that every rotation schedule must stay under: rotationDays + overlapDays must be below it.",
+      ),
+    },
+  },
+  validateResource: (args, reportViolation) => {
+    if (!SCHEDULE_TYPES.includes(args.type)) return;
+    const problems: string[] = [];
+    const limit = readInteger(
+      rawConfig(() => args.getConfig()),
+      "maxAgeDays",
+      MAX_AGE_DAYS,
+      problems,
+    );
+    if (problems.length > 0) {
+      for (const problem of problems) reportViolation(problem);
+      return;
+    }
+
+    const what = describeResource(args);
+    const user = readString(args.props, "userName");
+    const forUser = user.known && user.value !== undefined ? ` (IAM user ${user.value})` : "";
+    const settings: Record<keyof typeof SCHEDULE_DEFAULTS, number> = { ...SCHEDULE_DEFAULTS };
+    let complete = true;
+    for (const property of Object.keys(SCHEDULE_DEFAULTS) as (keyof typeof SCHEDULE_DEFAULTS)[]) {
+      const read = readProp(args.props, property);
+      if (!read.known) {
+        complete = false; // unknown at preview: checked again when the value is known
+        continue;
+      }
+      if (read.value === undefined) continue;
+      const min = property === "overlapDays" ? 0 : 1;
+      if (typeof read.value !== "number" || !Number.isFinite(read.value) || read.value < min) {
+        reportViolation(
+          `${what}${forUser} sets ${property} to ${shown(read.value)}, but it must be a number of days ` +
+            `of at least ${min}. Fix ${property}.`,
+        );
+        complete = false;
+        continue;
+      }
+      settings[property] = read.value;
+    }
+    if (!complete) return;
+
+    const { rotationDays, overlapDays, maxAgeDays } = settings;
+    const activeDays = rotationDays + overlapDays;
+    const binding =
+      activeDays >= limit
+        ? { value: limit, source: `the limit of the ${SCHEDULE_POLICY_NAME} policy (maxAgeDays ${limit})` }
+        : activeDays >= maxAgeDays
+          ? { value: maxAgeDays, source: `its own maxAgeDays (${maxAgeDays})` }
+          : undefined;
+    if (!binding) return;
+    reportViolation(
+      `${what}${forUser} rotates every ${rotationDays} days and keeps the previous key Active for ${overlapDays} more ` +
+        `days, so a key can stay Active ${activeDays} days (rotationDays + overlapDays = ${rotationDays} + ${overlapDays}), ` +
+        `which is not below ${binding.source}. Lower rotationDays or overlapDays so that their sum is below ${binding.value}.`,
+    );
+  },
+};
+
+/** A setting's value for a message: numbers as they are, anything else by its type only (never echo a string). */
+function shown(value: unknown): string {
+  return typeof value === "number"
+    ? String(value)
+    : `a value of type ${Array.isArray(value) ? "array" : typeof value}`;
+}
+
+/** The two resource types this policy checks, for documentation and tests. */
+export const SCHEDULE_POLICY_TYPES = [ROTATING_ACCESS_KEY_TYPE, ROTATION_SCHEDULE_TYPE] as const;
