@@ -67,7 +67,9 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
 
 function decode(out: { Content?: Uint8Array; ReportFormat?: string }): string {
   if (out.ReportFormat && out.ReportFormat !== "text/csv") {
-    throw new ReportFormatError(`The credential report came as ${out.ReportFormat}, not text/csv. Use --source live.`);
+    throw new ReportFormatError(
+      `The credential report came as ${out.ReportFormat}, not text/csv. Use --source live.`,
+    );
   }
   return Buffer.from(out.Content ?? new Uint8Array()).toString("utf8");
 }
@@ -153,7 +155,9 @@ function reportDate(cell: string | undefined, column: string, user: string): str
   if (value === null) return null;
   const at = new Date(value);
   if (Number.isNaN(at.getTime())) {
-    throw new ReportFormatError(`The credential report has "${value}" in ${column} of user ${user}, not a date.`);
+    throw new ReportFormatError(
+      `The credential report has "${value}" in ${column} of user ${user}, not a date.`,
+    );
   }
   return isoSeconds(at);
 }
@@ -180,7 +184,9 @@ export function parseCredentialReport(csv: string): ReportUser[] {
   const header = rows.length > 0 ? Object.keys(rows[0]) : [];
   const missing = rows.length > 0 ? REQUIRED_COLUMNS.filter((c) => !header.includes(c)) : [];
   if (missing.length > 0) {
-    throw new ReportFormatError(`The credential report lacks the column(s) ${missing.join(", ")}. Use --source live.`);
+    throw new ReportFormatError(
+      `The credential report lacks the column(s) ${missing.join(", ")}. Use --source live.`,
+    );
   }
   const users: ReportUser[] = [];
   for (const row of rows) {

@@ -88,7 +88,10 @@ interface Base {
 }
 
 /** The verdict of one key before exemptions. */
-export function baseVerdict(key: AuditKey, rules: Pick<AuditRules, "maxAgeDays" | "unusedDays" | "now">): Base {
+export function baseVerdict(
+  key: AuditKey,
+  rules: Pick<AuditRules, "maxAgeDays" | "unusedDays" | "now">,
+): Base {
   const age = days(key.createDate, rules.now);
   const ageWhole = Math.floor(age);
   if (key.status === "Active") {
@@ -98,7 +101,10 @@ export function baseVerdict(key: AuditKey, rules: Pick<AuditRules, "maxAgeDays" 
         reason: `Active and ${ageWhole} days old, over the ${rules.maxAgeDays}-day limit.`,
       };
     }
-    return { verdict: "ok", reason: `Active and ${ageWhole} days old, within the ${rules.maxAgeDays}-day limit.` };
+    return {
+      verdict: "ok",
+      reason: `Active and ${ageWhole} days old, within the ${rules.maxAgeDays}-day limit.`,
+    };
   }
   const since = key.lastUsedDate ?? key.createDate;
   const unused = days(since, rules.now);

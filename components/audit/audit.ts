@@ -1,0 +1,383 @@
+/**
+ * The account audit: every IAM user's access keys with age, status, last use and a verdict,
+ * read live (ListUsers, then ListAccessKeys and GetAccessKeyLastUsed with bounded concurrency) or
+ * from the credential report, and judged by `verdict.ts`.
+ *
+ * Sources:
+ * - `live`: fresh; about 1 + users + keys IAM calls.
+ * - `report`: the credential report only (1 to a few calls); up to 4 hours old; no key ids.
+ * - `auto`: the report when it is at most `reportMaxAgeHours` old, with a live re-check of every
+ *   user the report flags (so each finding that needs action is fresh and has its key id);
+ *   live when the report is older, cannot be read, or is denied.
+ */
+import * as iam from "@aws-sdk/client-iam";
+import { MS_PER_HOUR, parseInstant } from "../clock";
+import { Exemption } from "../exemptions";
+import { inventoryUsers, KeyRecord, paginateUsers } from "../iam";
+import { iamActionOf } from "./client";
+import {
+  CredentialReportPort,
+  fetchCredentialReport,
+  parseCredentialReport,
+  ReportFormatError,
+  reportPort,
+  ReportTimeoutError,
+  reportValue,
+} from "./report";
+import { AuditKey, compareNames, Finding, isoSeconds, judgeKeys, Verdict } from "./verdict";
+
+export type Source = "auto" | "live" | "report";
+export type FailOn = "rotate" | "delete";
+
+export interface AuditOptions {
+  /** An Active key older than this many days must be rotated. Default 90. */
+  maxAgeDays?: number;
+  /** An Inactive key unused for more than this many days should be deleted. Default 30. */
+  unusedDays?: number;
+  /** Audit only these users. */
+  userNames?: readonly string[];
+  /** Audit only users whose IAM path starts with this (`/teams/`). */
+  pathPrefix?: string;
+  /** Default `auto`. */
+  source?: Source;
+  exemptions?: readonly Exemption[];
+  /** Verdicts that make the account non-compliant. Default `["rotate"]`. */
+  failOn?: readonly FailOn[];
+  /** IAM calls in flight at once (live listing). Default 16. */
+  concurrency?: number;
+  /** ListUsers and ListAccessKeys page size (MaxItems). Default 1000 and 100. */
+  pageSize?: number;
+  /** `auto` uses a credential report at most this old. Default 4. */
+  reportMaxAgeHours?: number;
+  /** How long to wait for IAM to generate a credential report. Default 300. */
+  reportTimeoutSeconds?: number;
+  /** The instant ages are measured at (see `clock.now()`). */
+  now: Date;
+  /** Progress messages (the CLI shows them on a terminal). */
+  onProgress?: (message: string) => void;
+  /** Replaces the two credential-report calls (tests of the in-progress states). */
+  reportPort?: CredentialReportPort;
+  /** Waits between report polls (tests). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export const AUDIT_DEFAULTS = {
+  maxAgeDays: 90,
+  unusedDays: 30,
+  source: "auto" as Source,
+  failOn: ["rotate"] as FailOn[],
+  concurrency: 16,
+  reportMaxAgeHours: 4,
+  reportTimeoutSeconds: 300,
+};
+
+/** The audit's result; also the `--format json` document (schema version 1, documented in docs/audit.md). */
+export interface AuditResult {
+  schemaVersion: 1;
+  /** The instant ages are measured at. */
+  generatedAt: string;
+  source: "live" | "report" | "report+live";
+  /** Why this source was used. */
+  sourceReason: string;
+  credentialReport: {
+    generatedTime: string | null;
+    ageHours: number | null;
+    generatedByThisRun: boolean;
+  } | null;
+  settings: {
+    maxAgeDays: number;
+    unusedDays: number;
+    failOn: FailOn[];
+    userNames: string[] | null;
+    pathPrefix: string | null;
+    exemptions: number;
+  };
+  summary: { users: number; keys: number; compliant: boolean } & Record<Verdict, number>;
+  keys: Finding[];
+  /** Users named with --user that IAM does not have (under --path-prefix, if given). */
+  notFoundUsers: string[];
+  /** Users listed by IAM that were deleted before their keys could be read. */
+  vanishedUsers: string[];
+  expiredExemptions: Exemption[];
+  warnings: string[];
+}
+
+interface Inventory {
+  users: string[];
+  keys: AuditKey[];
+  notFound: string[];
+  vanished: string[];
+}
+
+function toAuditKey(key: KeyRecord): AuditKey {
+  const lastUsed = key.lastUsedDate ? parseInstant(key.lastUsedDate) : undefined;
+  return {
+    userName: key.userName,
+    accessKeyId: key.accessKeyId,
+    status: key.status,
+    createDate: isoSeconds(new Date(key.createDate)),
+    lastUsedDate: lastUsed ? isoSeconds(lastUsed) : null,
+    lastUsedService: reportValue(key.lastUsedService),
+    lastUsedRegion: reportValue(key.lastUsedRegion),
+    source: "live",
+  };
+}
+
+function unique(names: readonly string[]): string[] {
+  return [...new Set(names)].sort(compareNames);
+}
+
+async function liveInventory(
+  client: iam.IAMClient,
+  options: AuditOptions,
+  onlyUsers?: readonly string[],
+): Promise<Inventory> {
+  const progress = options.onProgress ?? (() => undefined);
+  const named = onlyUsers ?? options.userNames;
+  let names: string[];
+  let notFound: string[] = [];
+  // Named users are read directly; ListUsers is needed for the whole account or a path prefix.
+  const listed = !onlyUsers && !(options.userNames && !options.pathPrefix);
+  if (!listed) {
+    names = unique(named ?? []);
+  } else {
+    const all: string[] = [];
+    for await (const user of paginateUsers(client, {
+      pathPrefix: options.pathPrefix,
+      pageSize: options.pageSize,
+    })) {
+      all.push(user.userName);
+      if (all.length % 100 === 0) progress(`Listing IAM users: ${all.length}`);
+    }
+    if (named) {
+      const present = new Set(all);
+      names = unique(named.filter((n) => present.has(n)));
+      notFound = unique(named.filter((n) => !present.has(n)));
+    } else {
+      names = unique(all);
+    }
+  }
+  const inventory = await inventoryUsers(client, names, {
+    withLastUse: true,
+    concurrency: options.concurrency ?? AUDIT_DEFAULTS.concurrency,
+    pageSize: options.pageSize,
+    onUserDone: (done, total) => progress(`Reading access keys: ${done}/${total} users`),
+  });
+  const missing = new Set(inventory.missingUsers);
+  return {
+    users: names.filter((n) => !missing.has(n)),
+    keys: inventory.keys.map(toAuditKey),
+    notFound: listed ? notFound : unique([...notFound, ...inventory.missingUsers]),
+    vanished: listed ? inventory.missingUsers : [],
+  };
+}
+
+function isAccessDenied(err: unknown): boolean {
+  const name = (err as { name?: string } | null)?.name ?? "";
+  return /^(AccessDenied|AccessDeniedException)$/.test(name);
+}
+
+interface ReportOutcome {
+  inventory: Inventory;
+  generatedTime: Date | undefined;
+  generated: boolean;
+}
+
+async function reportInventory(
+  client: iam.IAMClient,
+  options: AuditOptions,
+  timeoutSeconds: number,
+): Promise<ReportOutcome> {
+  const progress = options.onProgress ?? (() => undefined);
+  progress("Reading the IAM credential report");
+  const fetched = await fetchCredentialReport(options.reportPort ?? reportPort(client), {
+    timeoutMs: timeoutSeconds * 1000,
+    sleep: options.sleep
+      ? options.sleep
+      : async (ms) => {
+          progress("Waiting for IAM to generate the credential report");
+          await new Promise((resolve) => setTimeout(resolve, ms));
+        },
+  });
+  const rows = parseCredentialReport(fetched.content).filter(
+    (row) => !options.pathPrefix || row.path.startsWith(options.pathPrefix),
+  );
+  const byName = new Map(rows.map((row) => [row.userName, row]));
+  const named = options.userNames ? unique(options.userNames) : undefined;
+  const users = named ? named.filter((n) => byName.has(n)) : unique(rows.map((r) => r.userName));
+  return {
+    inventory: {
+      users,
+      keys: users.flatMap((n) => byName.get(n)?.keys ?? []),
+      notFound: named ? named.filter((n) => !byName.has(n)) : [],
+      vanished: [],
+    },
+    generatedTime: fetched.generatedTime,
+    generated: fetched.generated,
+  };
+}
+
+function hoursOld(at: Date | undefined, now: Date): number | null {
+  return at ? Math.round(((now.getTime() - at.getTime()) / MS_PER_HOUR) * 10) / 10 : null;
+}
+
+/** Runs the audit. AWS errors other than the ones each source handles propagate. */
+export async function runAudit(client: iam.IAMClient, options: AuditOptions): Promise<AuditResult> {
+  const maxAgeDays = options.maxAgeDays ?? AUDIT_DEFAULTS.maxAgeDays;
+  const unusedDays = options.unusedDays ?? AUDIT_DEFAULTS.unusedDays;
+  const source = options.source ?? AUDIT_DEFAULTS.source;
+  const failOn = [...(options.failOn ?? AUDIT_DEFAULTS.failOn)];
+  const exemptions = [...(options.exemptions ?? [])];
+  const reportMaxAgeHours = options.reportMaxAgeHours ?? AUDIT_DEFAULTS.reportMaxAgeHours;
+  const timeoutSeconds = options.reportTimeoutSeconds ?? AUDIT_DEFAULTS.reportTimeoutSeconds;
+  const now = options.now;
+  const rules = { maxAgeDays, unusedDays, exemptions, now };
+  const warnings: string[] = [];
+
+  let inventory: Inventory;
+  let usedSource: AuditResult["source"];
+  let sourceReason: string;
+  let credentialReport: AuditResult["credentialReport"] = null;
+
+  if (source === "live") {
+    inventory = await liveInventory(client, options);
+    usedSource = "live";
+    sourceReason = "--source live: ListUsers, ListAccessKeys and GetAccessKeyLastUsed.";
+  } else if (source === "report") {
+    const outcome = await reportInventory(client, options, timeoutSeconds);
+    inventory = outcome.inventory;
+    usedSource = "report";
+    sourceReason = "--source report: the IAM credential report only.";
+    credentialReport = {
+      generatedTime: outcome.generatedTime ? isoSeconds(outcome.generatedTime) : null,
+      ageHours: hoursOld(outcome.generatedTime, now),
+      generatedByThisRun: outcome.generated,
+    };
+    const age = credentialReport.ageHours;
+    if (age === null || age > 4) {
+      warnings.push(
+        `The credential report was generated ${credentialReport.generatedTime ?? "at an unknown time"}` +
+          `${age === null ? "" : `, ${age} hours ago`}; keys changed since then are not reflected. Use --source live for fresh data.`,
+      );
+    }
+    if (exemptions.some((e) => e.accessKeyId !== undefined)) {
+      warnings.push(
+        "The credential report has no access key ids, so exemptions by accessKeyId cannot apply in --source report; " +
+          "use --source auto or live for them.",
+      );
+    }
+  } else {
+    let outcome: ReportOutcome | undefined;
+    let fallback = "";
+    try {
+      outcome = await reportInventory(client, options, timeoutSeconds);
+    } catch (err) {
+      if (isAccessDenied(err)) {
+        fallback = `the credential report is denied (${iamActionOf(err) ?? "iam:GetCredentialReport"})`;
+      } else if (err instanceof ReportTimeoutError || err instanceof ReportFormatError) {
+        fallback = `the credential report could not be used (${err.message})`;
+      } else {
+        throw err;
+      }
+    }
+    const age = outcome ? hoursOld(outcome.generatedTime, now) : null;
+    if (outcome) {
+      credentialReport = {
+        generatedTime: outcome.generatedTime ? isoSeconds(outcome.generatedTime) : null,
+        ageHours: age,
+        generatedByThisRun: outcome.generated,
+      };
+      if (age === null || age > reportMaxAgeHours) {
+        fallback =
+          `the credential report was generated ${credentialReport.generatedTime ?? "at an unknown time"}` +
+          `${age === null ? "" : ` (${age} hours ago)`}, more than --report-max-age-hours ${reportMaxAgeHours} ago`;
+      }
+    }
+    if (!outcome || fallback) {
+      inventory = await liveInventory(client, options);
+      usedSource = "live";
+      sourceReason = `--source auto chose live listing: ${fallback}.`;
+    } else {
+      // Re-check live every user the report flags, and every named user the report lacks.
+      const fromReport = outcome.inventory;
+      const flagged = new Set(
+        judgeKeys(fromReport.keys, rules)
+          .filter((f) => f.verdict !== "ok")
+          .map((f) => f.userName),
+      );
+      // (With a path prefix the report's paths are authoritative: a named user outside it stays not found.)
+      if (!options.pathPrefix) for (const name of fromReport.notFound) flagged.add(name);
+      const recheck = unique([...flagged]);
+      const live = recheck.length > 0 ? await liveInventory(client, options, recheck) : undefined;
+      const recheckSet = new Set(recheck);
+      const users = unique([
+        ...fromReport.users.filter((n) => !recheckSet.has(n)),
+        ...(live ? live.users : []),
+      ]);
+      inventory = {
+        users,
+        keys: [...fromReport.keys.filter((k) => !recheckSet.has(k.userName)), ...(live ? live.keys : [])],
+        notFound: unique([
+          ...fromReport.notFound.filter((n) => !recheckSet.has(n)),
+          ...(live ? live.notFound.filter((n) => fromReport.notFound.includes(n)) : []),
+        ]),
+        vanished: live ? live.notFound.filter((n) => !fromReport.notFound.includes(n)) : [],
+      };
+      usedSource = "report+live";
+      sourceReason =
+        `--source auto used the credential report (${age} hours old, within --report-max-age-hours ${reportMaxAgeHours}) ` +
+        `and re-checked live the ${recheck.length} user(s) it flags.`;
+    }
+  }
+
+  const keys = judgeKeys(inventory.keys, rules);
+  for (const user of inventory.vanished) {
+    warnings.push(`User ${user} was deleted while the audit ran; it is left out.`);
+  }
+  for (const user of inventory.notFound) {
+    warnings.push(
+      `No IAM user named ${user}${options.pathPrefix ? ` under path ${options.pathPrefix}` : ""}: check --user.`,
+    );
+  }
+  const expiredExemptions = exemptions.filter((e) => {
+    const at = parseInstant(e.expires);
+    return !at || at.getTime() <= now.getTime();
+  });
+  for (const e of expiredExemptions) {
+    warnings.push(
+      `The exemption for ${e.accessKeyId ? `key ${e.accessKeyId}` : `user ${e.userName}`} expired on ${e.expires} ` +
+        `and no longer applies: renew it with a new date or remove it.`,
+    );
+  }
+  const count = (v: Verdict) => keys.filter((k) => k.verdict === v).length;
+  const summary = {
+    users: inventory.users.length,
+    keys: keys.length,
+    rotate: count("rotate"),
+    delete: count("delete"),
+    ok: count("ok"),
+    exempt: count("exempt"),
+    compliant: !keys.some((k) => (failOn as string[]).includes(k.verdict)),
+  };
+  return {
+    schemaVersion: 1,
+    generatedAt: isoSeconds(now),
+    source: usedSource,
+    sourceReason,
+    credentialReport,
+    settings: {
+      maxAgeDays,
+      unusedDays,
+      failOn,
+      userNames: options.userNames ? unique(options.userNames) : null,
+      pathPrefix: options.pathPrefix ?? null,
+      exemptions: exemptions.length,
+    },
+    summary,
+    keys,
+    notFoundUsers: inventory.notFound,
+    vanishedUsers: inventory.vanished,
+    expiredExemptions,
+    warnings,
+  };
+}
