@@ -70,11 +70,17 @@ export function checkAccessKeyInputs(news: Record<string, unknown>): {
   const verifyTimeoutSeconds = num("verifyTimeoutSeconds", 0);
   const forceDelete = news.forceDelete ?? false;
   if (typeof forceDelete !== "boolean") {
-    failures.push({ property: "forceDelete", reason: `forceDelete must be true or false; got ${JSON.stringify(forceDelete)}.` });
+    failures.push({
+      property: "forceDelete",
+      reason: `forceDelete must be true or false; got ${JSON.stringify(forceDelete)}.`,
+    });
   }
   const slot = news.slot ?? "";
   if (slot !== "" && slot !== "a" && slot !== "b") {
-    failures.push({ property: "slot", reason: `slot must be "a", "b" or empty; got ${JSON.stringify(slot)}.` });
+    failures.push({
+      property: "slot",
+      reason: `slot must be "a", "b" or empty; got ${JSON.stringify(slot)}.`,
+    });
   }
   const generation = news.generation ?? 0;
   if (typeof generation !== "number" || !Number.isInteger(generation) || generation < 0) {
@@ -118,7 +124,9 @@ function tagValue(inputs: Pick<AccessKeyInputs, "slot" | "generation">): string 
 }
 
 /** Parses the value of a `keyrotation:<id>` user tag. */
-export function parseTagValue(value: string | undefined): { slot: "a" | "b"; generation: number } | undefined {
+export function parseTagValue(
+  value: string | undefined,
+): { slot: "a" | "b"; generation: number } | undefined {
   const m = /^slot=([ab]) generation=(\d+)$/.exec(value ?? "");
   return m ? { slot: m[1] as "a" | "b", generation: Number(m[2]) } : undefined;
 }
@@ -276,7 +284,9 @@ export async function createKey(inputs: AccessKeyInputs): Promise<{ id: string; 
   const client = iamClient();
   try {
     if (inputs.adoptAccessKeyId) {
-      const existing = (await listKeys(client, inputs.userName)).find((k) => k.AccessKeyId === inputs.adoptAccessKeyId);
+      const existing = (await listKeys(client, inputs.userName)).find(
+        (k) => k.AccessKeyId === inputs.adoptAccessKeyId,
+      );
       if (!existing) {
         throw new KeyRotationError(
           `Access key ${inputs.adoptAccessKeyId} to adopt is not a key of IAM user "${inputs.userName}". ` +
@@ -285,11 +295,18 @@ export async function createKey(inputs: AccessKeyInputs): Promise<{ id: string; 
       }
       if (existing.Status !== inputs.status) {
         await client.send(
-          new iam.UpdateAccessKeyCommand({ UserName: inputs.userName, AccessKeyId: existing.AccessKeyId, Status: inputs.status }),
+          new iam.UpdateAccessKeyCommand({
+            UserName: inputs.userName,
+            AccessKeyId: existing.AccessKeyId,
+            Status: inputs.status,
+          }),
         );
       }
       await client.send(
-        new iam.TagUserCommand({ UserName: inputs.userName, Tags: [{ Key: TAG_PREFIX + existing.AccessKeyId, Value: "adopted" }] }),
+        new iam.TagUserCommand({
+          UserName: inputs.userName,
+          Tags: [{ Key: TAG_PREFIX + existing.AccessKeyId, Value: "adopted" }],
+        }),
       );
       return {
         id: inputs.adoptAccessKeyId,
@@ -315,26 +332,41 @@ export async function createKey(inputs: AccessKeyInputs): Promise<{ id: string; 
       }
       created = out.AccessKey;
     } catch (err) {
-      if (err instanceof iam.LimitExceededException) throw quotaError(inputs.userName, await listKeys(client, inputs.userName), err);
+      if (err instanceof iam.LimitExceededException)
+        throw quotaError(inputs.userName, await listKeys(client, inputs.userName), err);
       if (err instanceof iam.NoSuchEntityException) throw userMissing(inputs.userName, err);
       throw err;
     }
     const accessKeyId = created.AccessKeyId as string;
     try {
       await client.send(
-        new iam.TagUserCommand({ UserName: inputs.userName, Tags: [{ Key: TAG_PREFIX + accessKeyId, Value: tagValue(inputs) }] }),
+        new iam.TagUserCommand({
+          UserName: inputs.userName,
+          Tags: [{ Key: TAG_PREFIX + accessKeyId, Value: tagValue(inputs) }],
+        }),
       );
       if (inputs.status === "Inactive") {
         await client.send(
-          new iam.UpdateAccessKeyCommand({ UserName: inputs.userName, AccessKeyId: accessKeyId, Status: "Inactive" }),
+          new iam.UpdateAccessKeyCommand({
+            UserName: inputs.userName,
+            AccessKeyId: accessKeyId,
+            Status: "Inactive",
+          }),
         );
       } else {
-        await verifyKey(accessKeyId, created.SecretAccessKey as string, inputs.userName, inputs.verifyTimeoutSeconds);
+        await verifyKey(
+          accessKeyId,
+          created.SecretAccessKey as string,
+          inputs.userName,
+          inputs.verifyTimeoutSeconds,
+        );
       }
     } catch (err) {
       // Transactional: leave no orphan key behind.
       try {
-        await client.send(new iam.DeleteAccessKeyCommand({ UserName: inputs.userName, AccessKeyId: accessKeyId }));
+        await client.send(
+          new iam.DeleteAccessKeyCommand({ UserName: inputs.userName, AccessKeyId: accessKeyId }),
+        );
         await untag(client, inputs.userName, accessKeyId);
       } catch (cleanup) {
         throw new KeyRotationError(
@@ -389,11 +421,17 @@ export async function readKey(
   }
 }
 
-export async function updateKey(id: string, olds: AccessKeyOutputs, news: AccessKeyInputs): Promise<AccessKeyOutputs> {
+export async function updateKey(
+  id: string,
+  olds: AccessKeyOutputs,
+  news: AccessKeyInputs,
+): Promise<AccessKeyOutputs> {
   if (olds.status !== news.status) {
     const client = iamClient();
     try {
-      await client.send(new iam.UpdateAccessKeyCommand({ UserName: news.userName, AccessKeyId: id, Status: news.status }));
+      await client.send(
+        new iam.UpdateAccessKeyCommand({ UserName: news.userName, AccessKeyId: id, Status: news.status }),
+      );
     } catch (err) {
       if (err instanceof iam.NoSuchEntityException) {
         throw new KeyRotationError(
@@ -417,9 +455,18 @@ export async function updateKey(id: string, olds: AccessKeyOutputs, news: Access
 
 /** Properties whose change replaces the key; anything else is an in-place update. */
 export const REPLACE_ON = ["userName", "slot", "generation", "adoptAccessKeyId"] as const;
-export const UPDATE_ON = ["status", "deletionGuardHours", "forceDelete", "verifyTimeoutSeconds", "replacesAccessKeyId"] as const;
+export const UPDATE_ON = [
+  "status",
+  "deletionGuardHours",
+  "forceDelete",
+  "verifyTimeoutSeconds",
+  "replacesAccessKeyId",
+] as const;
 
-export function diffKey(olds: Partial<AccessKeyOutputs>, news: AccessKeyInputs): { changes: boolean; replaces: string[] } {
+export function diffKey(
+  olds: Partial<AccessKeyOutputs>,
+  news: AccessKeyInputs,
+): { changes: boolean; replaces: string[] } {
   const norm = (v: unknown, fallback: unknown) => (v === undefined ? fallback : v);
   const replaces = REPLACE_ON.filter((p) => norm(olds[p], p === "generation" ? 0 : "") !== news[p]);
   const updates = UPDATE_ON.filter((p) => olds[p] !== news[p]);

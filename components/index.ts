@@ -17,4 +17,10 @@ export type { Plan, SlotPlan, Slot, ObservedKey, PlanEvent } from "./schedule";
 export { DEFAULTS, BOUNDS, resolveSettings, validateSettings } from "./settings";
 export type { RotationSettings, UnmanagedKeysPolicy } from "./settings";
 export { now, CLOCK_ENV } from "./clock";
-export { KeyRotationError, ValidationError, KeyQuotaError, KeyInUseError, UnmanagedKeysError } from "./errors";
+export {
+  KeyRotationError,
+  ValidationError,
+  KeyQuotaError,
+  KeyInUseError,
+  UnmanagedKeysError,
+} from "./errors";

@@ -17,7 +17,13 @@ import { ValidationError } from "./errors";
 import { RotationSchedule, ScheduleEvent } from "./rotationSchedule";
 import { otherSlot, Plan, Slot } from "./schedule";
 import { SecretPublication } from "./secretPublication";
-import { DEFAULTS, resolveSettings, RotationSettings, UnmanagedKeysPolicy, userNameFailure } from "./settings";
+import {
+  DEFAULTS,
+  resolveSettings,
+  RotationSettings,
+  UnmanagedKeysPolicy,
+  userNameFailure,
+} from "./settings";
 
 export const ROTATING_ACCESS_KEY_TOKEN = "keyrotation:iam:RotatingAccessKey";
 
@@ -97,11 +103,16 @@ export function validateArgs(name: string, args: RotatingAccessKeyArgs): Rotatio
   }
   const { settings, failures } = resolveSettings(raw);
   // Cross-setting rules need every value; single-value bounds can be checked now.
-  const relevant = allPlain ? failures : failures.filter((f) => raw[f.property] !== undefined && !/must be (less|below)/.test(f.reason));
+  const relevant = allPlain
+    ? failures
+    : failures.filter((f) => raw[f.property] !== undefined && !/must be (less|below)/.test(f.reason));
   problems.push(...relevant.map((f) => f.reason));
   if (problems.length > 0) {
     const property = relevant[0]?.property ?? "userName";
-    throw new ValidationError(property, `RotatingAccessKey "${name}" has invalid settings:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    throw new ValidationError(
+      property,
+      `RotatingAccessKey "${name}" has invalid settings:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
   }
   return allPlain ? settings : undefined;
 }
@@ -119,10 +130,15 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
   public readonly keys: pulumi.Output<ManagedKey[]>;
   /** The schedule resource (its `plan` is the decision of this deploy). */
   public readonly schedule: RotationSchedule;
+  /** The key resources, current first (for `dependsOn` in other resources). */
+  public readonly keyResources: pulumi.Output<AccessKey[]>;
+  /** The Secrets Manager publication, when `secretsManagerSecretId` is set. */
+  public readonly publication: pulumi.Output<SecretPublication | undefined>;
 
   constructor(name: string, args: RotatingAccessKeyArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(ROTATING_ACCESS_KEY_TOKEN, name, {}, opts);
+    // Bad settings fail here, at preview, before anything is registered or any AWS call.
     validateArgs(name, args);
+    super(ROTATING_ACCESS_KEY_TOKEN, name, {}, opts);
 
     this.schedule = new RotationSchedule(
       `${name}-schedule`,
@@ -140,12 +156,18 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const slots = pulumi.all([this.schedule.plan, this.schedule.userName]).apply(([plan, userName]) =>
-      this.createKeys(name, args, plan, userName),
-    );
+    const slots = pulumi
+      .all([this.schedule.plan, this.schedule.userName])
+      .apply(([plan, userName]) => this.createKeys(name, args, plan, userName));
 
+    this.publication = slots.apply((s) => s.publication);
+    this.keyResources = slots.apply((s) =>
+      [s.current, s.previous].filter((k): k is AccessKey => k !== undefined),
+    );
     this.accessKeyId = slots.apply((s) => (s.current ? s.current.accessKeyId : pulumi.output("")));
-    this.secretAccessKey = pulumi.secret(slots.apply((s) => (s.current ? s.current.secretAccessKey : pulumi.output(""))));
+    this.secretAccessKey = pulumi.secret(
+      slots.apply((s) => (s.current ? s.current.secretAccessKey : pulumi.output(""))),
+    );
     this.previousAccessKeyId = slots.apply((s) =>
       s.previous ? (s.previous.accessKeyId as pulumi.Output<string | undefined>) : pulumi.output(undefined),
     );
@@ -154,8 +176,9 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
       const list = [s.current, s.previous].filter((k): k is AccessKey => k !== undefined);
       return pulumi.all(
         list.map((k) =>
-          pulumi.all([k.slot, k.accessKeyId, k.status, k.createDate, k.generation]).apply(
-            ([slot, id, status, createDate, generation]): ManagedKey => ({
+          pulumi
+            .all([k.slot, k.accessKeyId, k.status, k.createDate, k.generation])
+            .apply(([slot, id, status, createDate, generation]): ManagedKey => ({
               slot: slot as Slot,
               id,
               accessKeyId: id,
@@ -163,13 +186,14 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
               createDate,
               generation,
               current: plan?.current === slot,
-            }),
-          ),
+            })),
         ),
       );
     });
 
-    pulumi.all([this.schedule.events, this.schedule.userName]).apply(([events, userName]) => this.report(events, userName));
+    pulumi
+      .all([this.schedule.events, this.schedule.userName])
+      .apply(([events, userName]) => this.report(events, userName));
 
     this.registerOutputs({
       accessKeyId: this.accessKeyId,
@@ -185,7 +209,7 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
     args: RotatingAccessKeyArgs,
     plan: Plan | undefined,
     userName: string,
-  ): { current?: AccessKey; previous?: AccessKey } {
+  ): { current?: AccessKey; previous?: AccessKey; publication?: SecretPublication } {
     if (!plan) return {};
     const keyArgs = (slot: Slot) => ({
       userName,
@@ -203,26 +227,26 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
       ? new AccessKey(`${name}-${currentSlot}`, keyArgs(currentSlot), { parent: this })
       : undefined;
     const gate: pulumi.Resource[] = current ? [current] : [];
+    let publication: SecretPublication | undefined;
     if (current && args.secretsManagerSecretId !== undefined) {
-      gate.push(
-        new SecretPublication(
-          `${name}-secret`,
-          {
-            secretId: args.secretsManagerSecretId,
-            userName,
-            accessKeyId: current.accessKeyId,
-            secretAccessKey: current.secretAccessKey,
-          },
-          { parent: this },
-        ),
+      publication = new SecretPublication(
+        `${name}-secret`,
+        {
+          secretId: args.secretsManagerSecretId,
+          userName,
+          accessKeyId: current.accessKeyId,
+          secretAccessKey: current.secretAccessKey,
+        },
+        { parent: this },
       );
+      gate.push(publication);
     }
     const previousSlot = otherSlot(currentSlot);
     // The previous key changes (deactivation) only after the new key exists, works and is published.
     const previous = plan[previousSlot].present
       ? new AccessKey(`${name}-${previousSlot}`, keyArgs(previousSlot), { parent: this, dependsOn: gate })
       : undefined;
-    return { current, previous };
+    return { current, previous, publication };
   }
 
   /** Logs what this deploy's plan does, as it is planned at preview and done at update. */
@@ -242,7 +266,8 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
     });
     for (const e of fresh) {
       const text = `${userName}: ${e.message}`;
-      if (e.kind === "max-age" || e.kind === "recreate" || e.kind === "slot-emptied") pulumi.log.warn(text, this);
+      if (e.kind === "max-age" || e.kind === "recreate" || e.kind === "slot-emptied")
+        pulumi.log.warn(text, this);
       else pulumi.log.info(text, this);
     }
   }

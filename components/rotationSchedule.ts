@@ -68,7 +68,10 @@ function describeUnmanaged(userName: string, keys: ObservedKey[], at: Date): str
 export async function observeKeys(userName: string): Promise<ObservedKey[]> {
   const client = keyOps.iamClient();
   try {
-    const [keys, tags] = await Promise.all([keyOps.listKeys(client, userName), keyOps.listManagedTags(client, userName)]);
+    const [keys, tags] = await Promise.all([
+      keyOps.listKeys(client, userName),
+      keyOps.listManagedTags(client, userName),
+    ]);
     return keys.map((k) => {
       const tag = keyOps.parseTagValue(tags.get(k.AccessKeyId ?? ""));
       return {
@@ -129,13 +132,21 @@ export async function checkSchedule(
     } catch (err) {
       return {
         inputs: news,
-        failures: [{ property: "userName", reason: `Listing the access keys of IAM user "${userName}" failed: ${messageOf(err)}` }],
+        failures: [
+          {
+            property: "userName",
+            reason: `Listing the access keys of IAM user "${userName}" failed: ${messageOf(err)}`,
+          },
+        ],
       };
     }
   }
   const result = nextPlan(previous, observed, at, settings);
   if (result.unmanaged.length > 0) {
-    return { inputs: news, failures: [{ property: "unmanagedKeys", reason: describeUnmanaged(userName, result.unmanaged, at) }] };
+    return {
+      inputs: news,
+      failures: [{ property: "unmanagedKeys", reason: describeUnmanaged(userName, result.unmanaged, at) }],
+    };
   }
   const stamp = at.toISOString();
   const events: ScheduleEvent[] = result.events.map((e) => ({ ...e, at: stamp }));
@@ -144,7 +155,10 @@ export async function checkSchedule(
 }
 
 /** Only the plan and the settings matter; `events` describe the latest change and are not compared. */
-export function diffSchedule(olds: Partial<ScheduleState>, news: ScheduleState): { changes: boolean; replaces: string[] } {
+export function diffSchedule(
+  olds: Partial<ScheduleState>,
+  news: ScheduleState,
+): { changes: boolean; replaces: string[] } {
   const keys = ["userName", ...SETTING_KEYS, "plan"] as const;
   const changed = keys.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
   return { changes: changed.length > 0, replaces: [] };
@@ -186,6 +200,13 @@ export class RotationSchedule extends pulumi.dynamic.Resource {
   declare public readonly maxAgeDays: pulumi.Output<number>;
 
   constructor(name: string, args: RotationScheduleArgs, opts?: pulumi.CustomResourceOptions) {
-    super(scheduleProvider, name, { ...args, plan: undefined, events: undefined }, opts, "keyrotation", SCHEDULE_TYPE);
+    super(
+      scheduleProvider,
+      name,
+      { ...args, plan: undefined, events: undefined },
+      opts,
+      "keyrotation",
+      SCHEDULE_TYPE,
+    );
   }
 }

@@ -94,7 +94,10 @@ export function slotAgeDays(slot: SlotPlan, at: Date): number {
  * When the current key is due for rotation: `rotationDays` after it was created; the first key
  * of a user is rotated `staggerDays` earlier so that users configured together spread out.
  */
-export function rotationDueDate(current: SlotPlan, settings: Pick<RotationSettings, "rotationDays" | "staggerDays">): Date {
+export function rotationDueDate(
+  current: SlotPlan,
+  settings: Pick<RotationSettings, "rotationDays" | "staggerDays">,
+): Date {
   const stagger = current.generation === 1 ? settings.staggerDays : 0;
   return addDays(new Date(current.createdAt), settings.rotationDays - stagger);
 }
@@ -111,7 +114,8 @@ export function deactivationReason(
 ): "overlap" | "max-age" | undefined {
   if (!predecessor.present || predecessor.status !== "Active") return undefined;
   if (slotAgeDays(predecessor, at) > settings.maxAgeDays - 1) return "max-age";
-  if (at.getTime() >= addDays(new Date(successor.createdAt), settings.overlapDays).getTime()) return "overlap";
+  if (at.getTime() >= addDays(new Date(successor.createdAt), settings.overlapDays).getTime())
+    return "overlap";
   return undefined;
 }
 
@@ -121,7 +125,9 @@ function matchSlot(plan: SlotPlan, slot: Slot, keys: readonly ObservedKey[]): Ob
 }
 
 function describe(slot: Slot, s: SlotPlan): string {
-  return s.adoptedKeyId ? `pre-existing key ${s.adoptedKeyId} (slot ${slot})` : `key generation ${s.generation} (slot ${slot})`;
+  return s.adoptedKeyId
+    ? `pre-existing key ${s.adoptedKeyId} (slot ${slot})`
+    : `key generation ${s.generation} (slot ${slot})`;
 }
 
 function days(n: number): string {
@@ -191,7 +197,12 @@ export function nextPlan(
       adoptedKeyId: "",
       replacesKeyId: adopted2(unmanaged, observed, settings),
     };
-    events.push({ kind: "create", slot: current, generation: 1, message: `create key generation 1 in slot ${current}` });
+    events.push({
+      kind: "create",
+      slot: current,
+      generation: 1,
+      message: `create key generation 1 in slot ${current}`,
+    });
   } else {
     current = previous.current;
     const claimed = new Set<string>();
@@ -306,9 +317,14 @@ export function nextPlan(
 }
 
 /** On a first deploy with two pre-existing keys to retire: the older one, which makes room. */
-function adopted2(unmanaged: readonly ObservedKey[], observed: readonly ObservedKey[], settings: RotationSettings): string {
+function adopted2(
+  unmanaged: readonly ObservedKey[],
+  observed: readonly ObservedKey[],
+  settings: RotationSettings,
+): string {
   if (settings.unmanagedKeys !== "retire" || unmanaged.length !== 0 || observed.length < 2) return "";
-  return [...observed].sort((x, y) => x.createDate.localeCompare(y.createDate))[observed.length - 2].accessKeyId;
+  return [...observed].sort((x, y) => x.createDate.localeCompare(y.createDate))[observed.length - 2]
+    .accessKeyId;
 }
 
 /** Day number (from `origin`, rounded down) of an instant: handy in timelines and tests. */

@@ -37,7 +37,9 @@ export async function publishKey(inputs: PublicationInputs): Promise<Publication
   });
   try {
     try {
-      const out = await client.send(new sm.PutSecretValueCommand({ SecretId: inputs.secretId, SecretString: value }));
+      const out = await client.send(
+        new sm.PutSecretValueCommand({ SecretId: inputs.secretId, SecretString: value }),
+      );
       return { ...inputs, secretArn: out.ARN ?? "", versionId: out.VersionId ?? "" };
     } catch (err) {
       if (!(err instanceof sm.ResourceNotFoundException)) throw err;
@@ -67,14 +69,18 @@ export const publicationProvider: pulumi.dynamic.ResourceProvider = {
     if (typeof news.secretId !== "string" || news.secretId.trim() === "") {
       failures.push({
         property: "secretsManagerSecretId",
-        reason: "secretsManagerSecretId is empty: set it to the name or ARN of the secret to publish the key to.",
+        reason:
+          "secretsManagerSecretId is empty: set it to the name or ARN of the secret to publish the key to.",
       });
     }
     return { inputs: news, failures };
   },
   async diff(_id: string, olds: PublicationOutputs, news: PublicationInputs) {
     const replaces = olds.secretId !== news.secretId ? ["secretId"] : [];
-    const changes = replaces.length > 0 || olds.accessKeyId !== news.accessKeyId || olds.secretAccessKey !== news.secretAccessKey;
+    const changes =
+      replaces.length > 0 ||
+      olds.accessKeyId !== news.accessKeyId ||
+      olds.secretAccessKey !== news.secretAccessKey;
     return { changes, replaces };
   },
   async create(inputs: PublicationInputs) {

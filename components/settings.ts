@@ -75,7 +75,8 @@ export function resolveSettings(raw: Partial<Record<keyof RotationSettings, unkn
   settings: RotationSettings;
   failures: Failure[];
 } {
-  const pick = <K extends keyof RotationSettings>(k: K): unknown => (raw[k] === undefined ? DEFAULTS[k] : raw[k]);
+  const pick = <K extends keyof RotationSettings>(k: K): unknown =>
+    raw[k] === undefined ? DEFAULTS[k] : raw[k];
   const failures: Failure[] = [];
   for (const key of Object.keys(BOUNDS) as (keyof typeof BOUNDS)[]) {
     const f = integerFailure(key, pick(key), BOUNDS[key].min, BOUNDS[key].max);
@@ -83,7 +84,10 @@ export function resolveSettings(raw: Partial<Record<keyof RotationSettings, unkn
   }
   const forceDelete = pick("forceDelete");
   if (typeof forceDelete !== "boolean") {
-    failures.push({ property: "forceDelete", reason: `forceDelete must be true or false; got ${JSON.stringify(forceDelete)}.` });
+    failures.push({
+      property: "forceDelete",
+      reason: `forceDelete must be true or false; got ${JSON.stringify(forceDelete)}.`,
+    });
   }
   const unmanagedKeys = pick("unmanagedKeys");
   if (unmanagedKeys !== "fail" && unmanagedKeys !== "retire") {

@@ -55,7 +55,10 @@ export function planUsers(config: StackConfigInput): UserPlan[] {
   }
   const seen = new Set<string>();
   for (const u of users as string[]) {
-    if (!USER_NAME_PATTERN.test(u)) problems.push(`aws-key-rotation:users: "${u}" is not a valid IAM user name (1-64 letters, digits or +=,.@_-).`);
+    if (!USER_NAME_PATTERN.test(u))
+      problems.push(
+        `aws-key-rotation:users: "${u}" is not a valid IAM user name (1-64 letters, digits or +=,.@_-).`,
+      );
     if (seen.has(u)) problems.push(`aws-key-rotation:users lists "${u}" twice: remove the duplicate.`);
     seen.add(u);
   }
@@ -65,11 +68,15 @@ export function planUsers(config: StackConfigInput): UserPlan[] {
   } else {
     for (const [user, settings] of Object.entries(overrides)) {
       if (!seen.has(user)) {
-        problems.push(`aws-key-rotation:userSettings has settings for "${user}", who is not in aws-key-rotation:users: add the user or remove the settings.`);
+        problems.push(
+          `aws-key-rotation:userSettings has settings for "${user}", who is not in aws-key-rotation:users: add the user or remove the settings.`,
+        );
       }
       for (const key of Object.keys(settings ?? {})) {
         if (!(OVERRIDES as readonly string[]).includes(key)) {
-          problems.push(`aws-key-rotation:userSettings.${user}.${key} is not a setting; use one of ${OVERRIDES.join(", ")}.`);
+          problems.push(
+            `aws-key-rotation:userSettings.${user}.${key} is not a setting; use one of ${OVERRIDES.join(", ")}.`,
+          );
         }
       }
     }
@@ -86,14 +93,23 @@ export function planUsers(config: StackConfigInput): UserPlan[] {
       forceDelete: (own.forceDelete as boolean | undefined) ?? config.forceDelete ?? false,
       staggerDays:
         (own.staggerDays as number | undefined) ??
-        (config.stagger === false || !Number.isInteger(rotationDays) || rotationDays < 1 ? 0 : staggerDays(index, rotationDays)),
-      unmanagedKeys: ((own.unmanagedKeys as string | undefined) ?? config.unmanagedKeys ?? "fail") as "fail" | "retire",
-      verifyTimeoutSeconds: (own.verifyTimeoutSeconds as number | undefined) ?? config.verifyTimeoutSeconds ?? 60,
-      ...(own.secretsManagerSecretId !== undefined ? { secretsManagerSecretId: own.secretsManagerSecretId as string } : {}),
+        (config.stagger === false || !Number.isInteger(rotationDays) || rotationDays < 1
+          ? 0
+          : staggerDays(index, rotationDays)),
+      unmanagedKeys: ((own.unmanagedKeys as string | undefined) ?? config.unmanagedKeys ?? "fail") as
+        "fail" | "retire",
+      verifyTimeoutSeconds:
+        (own.verifyTimeoutSeconds as number | undefined) ?? config.verifyTimeoutSeconds ?? 60,
+      ...(own.secretsManagerSecretId !== undefined
+        ? { secretsManagerSecretId: own.secretsManagerSecretId as string }
+        : {}),
     };
     const { failures } = resolveSettings(args);
     for (const f of failures) {
-      const where = own[f.property] !== undefined ? `aws-key-rotation:userSettings.${userName}.${f.property}` : `aws-key-rotation:${f.property} (user ${userName})`;
+      const where =
+        own[f.property] !== undefined
+          ? `aws-key-rotation:userSettings.${userName}.${f.property}`
+          : `aws-key-rotation:${f.property} (user ${userName})`;
       problems.push(`${where}: ${f.reason}`);
     }
     return { userName, args };
