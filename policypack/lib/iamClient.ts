@@ -20,9 +20,11 @@ export function createPolicyIamClient(options: PolicyIamClientOptions): iam.IAMC
     region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
     maxAttempts: options.maxAttempts,
     // The SDK builds its NodeHttpHandler from these options (no direct dependency on @smithy needed).
+    // requestTimeout only logs a warning unless throwOnRequestTimeout is set (@smithy/node-http-handler 4.x).
     requestHandler: {
       connectionTimeout: options.connectTimeoutMs,
       requestTimeout: options.requestTimeoutMs,
+      throwOnRequestTimeout: true,
     },
   });
 }

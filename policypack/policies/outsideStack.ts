@@ -23,9 +23,9 @@ import { ResourceLike, SCHEDULE_TYPES, readString, stackKeys } from "../lib/reso
 export const OUTSIDE_STACK_POLICY_NAME = "iam-access-keys-outside-stack";
 
 export const CONNECT_TIMEOUT_MS: IntegerBounds = { default: 3000, minimum: 100, maximum: 60_000 };
-export const REQUEST_TIMEOUT_MS: IntegerBounds = { default: 10_000, minimum: 100, maximum: 120_000 };
+export const REQUEST_TIMEOUT_MS: IntegerBounds = { default: 5000, minimum: 100, maximum: 120_000 };
 export const MAX_ATTEMPTS: IntegerBounds = { default: 2, minimum: 1, maximum: 10 };
-export const DEADLINE_SECONDS: IntegerBounds = { default: 30, minimum: 1, maximum: 600 };
+export const DEADLINE_SECONDS: IntegerBounds = { default: 60, minimum: 1, maximum: 600 };
 export const CONCURRENCY: IntegerBounds = { default: 8, minimum: 1, maximum: 32 };
 
 /**

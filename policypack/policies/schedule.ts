@@ -23,8 +23,10 @@ export const SCHEDULE_DEFAULTS = { rotationDays: 30, overlapDays: 7, maxAgeDays:
  * `pulumi-nodejs:dynamic/keyrotation:RotationSchedule` resource (its inputs) violates this policy
  * when `rotationDays + overlapDays` is not below the policy's `maxAgeDays` (default 90, 1 to 365)
  * or not below the resource's own `maxAgeDays`. Absent properties take the component's defaults
- * (rotationDays 30, overlapDays 7, maxAgeDays 90). A value unknown at preview is not a violation;
- * the check runs again on the known value during the update. Mandatory by default.
+ * (rotationDays 30, overlapDays 7, maxAgeDays 90); a RotatingAccessKey that shows none of the three
+ * (its arguments were not sent to the engine) is left to its RotationSchedule child. A value
+ * unknown at preview is not a violation; the check runs again on the known value during the
+ * update. Mandatory by default.
  */
 export const rotatingAccessKeySchedule: ResourceValidationPolicy = {
   name: SCHEDULE_POLICY_NAME,
@@ -58,10 +60,18 @@ export const rotatingAccessKeySchedule: ResourceValidationPolicy = {
     const what = describeResource(args);
     const user = readString(args.props, "userName");
     const forUser = user.known && user.value !== undefined ? ` (IAM user ${user.value})` : "";
+    const properties = Object.keys(SCHEDULE_DEFAULTS) as (keyof typeof SCHEDULE_DEFAULTS)[];
+    const reads = properties.map((property) => readProp(args.props, property));
+    // A component's inputs reach the engine only if the component passes its arguments to
+    // ComponentResource (and PULUMI_NODEJS_SKIP_COMPONENT_INPUTS is unset). A RotatingAccessKey
+    // showing none of the settings is checked through its RotationSchedule child instead, rather
+    // than judged on defaults it may not use.
+    if (args.type === ROTATING_ACCESS_KEY_TYPE && reads.every((r) => r.known && r.value === undefined))
+      return;
     const settings: Record<keyof typeof SCHEDULE_DEFAULTS, number> = { ...SCHEDULE_DEFAULTS };
     let complete = true;
-    for (const property of Object.keys(SCHEDULE_DEFAULTS) as (keyof typeof SCHEDULE_DEFAULTS)[]) {
-      const read = readProp(args.props, property);
+    for (const [i, property] of properties.entries()) {
+      const read = reads[i];
       if (!read.known) {
         complete = false; // unknown at preview: checked again when the value is known
         continue;

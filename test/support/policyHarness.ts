@@ -196,8 +196,10 @@ export interface Diagnostic {
 
 /** How the engine's analyzer server turns the props it receives into what a policy reads. */
 function policyProps(props: Record<string, unknown>): Record<string, unknown> {
+  // The engine never sends undefined values (the Struct cannot hold them); JSON drops them the same way.
+  const plain = JSON.parse(JSON.stringify(props)) as Record<string, unknown>;
   return unknownCheckingProxy(
-    deserializeProperties(structproto.Struct.fromJavaScript(props as never), false),
+    deserializeProperties(structproto.Struct.fromJavaScript(plain as never), false),
   );
 }
 
