@@ -5,6 +5,9 @@
 export class KeyRotationError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message);
+    // Set explicitly: in the provider closure that Pulumi serializes into state, this class becomes
+    // a function that calls Error without `new`, which would leave the message empty.
+    this.message = message;
     this.name = "KeyRotationError";
     if (options && "cause" in options) {
       Object.defineProperty(this, "cause", { value: options.cause, enumerable: false, writable: true });
