@@ -1,0 +1,629 @@
+/**
+ * The audit command against the IAM emulator (moto), with IAM's clock moved so that keys have
+ * known ages: every verdict, each source, pagination, filters, formats parsed back, exemptions,
+ * exit codes (in process and as the real bin), an unreachable endpoint, a report being generated,
+ * a user deleted mid-audit, and access denied from an emulator that enforces IAM policies.
+ */
+import * as assert from "assert";
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as iam from "@aws-sdk/client-iam";
+import { parse } from "csv-parse/sync";
+import { AuditResult } from "../components/audit/audit";
+import { countCalls, instrumentClient } from "../components/audit/client";
+import { CliIo, main } from "../components/audit/cli";
+import { CSV_COLUMNS, TABLE_COLUMNS } from "../components/audit/format";
+import { fetchCredentialReport, reportPort } from "../components/audit/report";
+import { Finding } from "../components/audit/verdict";
+import { createIamClient } from "../components/iam";
+import {
+  adminIam,
+  emulator,
+  emulatorEnv,
+  freePort,
+  resetClock,
+  resetEmulator,
+  setClock,
+} from "./support/moto";
+import { registerSecret } from "./support/secretGuard";
+
+const DAY = 86_400_000;
+const ROOT = path.resolve(__dirname, "..");
+// Next UTC midnight + 1 h: ahead of the real clock (the override only moves forward), and dates
+// computed from it never straddle midnight.
+const T0 = new Date(Math.ceil(Date.now() / DAY) * DAY + 3_600_000);
+const at = (days: number) => new Date(T0.getTime() + days * DAY);
+const AUDIT_AT = at(200.5);
+const date = (d: Date) => d.toISOString().slice(0, 10);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(args: string[], extra: Partial<CliIo> = {}): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(args, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { isTTY: false, write: (s: string) => (stderr += s) },
+    env: process.env,
+    ...extra,
+  });
+  return { code, stdout, stderr };
+}
+
+async function runJson(
+  args: string[],
+  extra: Partial<CliIo> = {},
+): Promise<{ run: Run; result: AuditResult }> {
+  const r = await run([...args, "--format", "json"], extra);
+  assert.ok(r.stdout.startsWith("{"), `no JSON on stdout (exit ${r.code}): ${r.stderr}`);
+  return { run: r, result: JSON.parse(r.stdout) as AuditResult };
+}
+
+/** The verdict-relevant view of a finding, for exact comparisons. */
+const view = (f: Finding) => [
+  f.userName,
+  f.accessKeyId,
+  f.status,
+  f.createDate.slice(0, 16),
+  f.ageDays,
+  f.lastUsedDate?.slice(0, 10) ?? null,
+  f.verdict,
+];
+
+/**
+ * moto 5.2.1 answers ListUsers and ListAccessKeys with every item and IsTruncated=false whatever
+ * MaxItems says. This middleware pages moto's real answers by MaxItems/Marker the way IAM does,
+ * so the command's paging loop runs over several pages.
+ */
+function pageLikeIam(client: iam.IAMClient): iam.IAMClient {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { MaxItems?: number; Marker?: string };
+      const result = await next(args);
+      const field = { ListUsersCommand: "Users", ListAccessKeysCommand: "AccessKeyMetadata" }[
+        context.commandName as string
+      ];
+      if (!field || !input.MaxItems) return result;
+      const output = result.output as unknown as Record<string, unknown>;
+      const all = output[field] as unknown[];
+      const start = input.Marker ? Number(input.Marker) : 0;
+      const end = start + input.MaxItems;
+      output[field] = all.slice(start, end);
+      output.IsTruncated = end < all.length;
+      output.Marker = end < all.length ? String(end) : undefined;
+      return result;
+    },
+    { step: "initialize", name: "testPageLikeIam" },
+  );
+  return client;
+}
+
+describe("audit command (IAM emulator)", function () {
+  this.timeout(30_000);
+  const ids: Record<string, string> = {};
+  let tmp: string;
+  let exemptionsFile: string;
+  const authEmulator: { server?: ChildProcess; ready: Promise<string> } = { ready: Promise.resolve("") };
+
+  /** A second emulator that enforces IAM policies after its first 4 requests; boots while other tests run. */
+  function startAuthEmulator(): void {
+    authEmulator.ready = (async () => {
+      const port = await freePort();
+      const script = path.join(ROOT, "test/support/moto_clock_server.py");
+      authEmulator.server = spawn(process.env.KEYROTATION_PYTHON ?? "python3", [script, String(port)], {
+        env: { ...process.env, INITIAL_NO_AUTH_ACTION_COUNT: "4" },
+        stdio: "ignore",
+      });
+      const endpoint = `http://127.0.0.1:${port}`;
+      for (let i = 0; i < 600; i++) {
+        try {
+          if ((await fetch(`${endpoint}/moto-api/`)).status === 200) return endpoint;
+        } catch {
+          // not listening yet
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error("the policy-enforcing emulator did not start within 30 s");
+    })();
+    authEmulator.ready.catch(() => undefined);
+  }
+
+  const admin = () => adminIam();
+  async function user(name: string, p = "/") {
+    await admin().send(new iam.CreateUserCommand({ UserName: name, Path: p }));
+  }
+  async function key(name: string, label: string) {
+    const out = await admin().send(new iam.CreateAccessKeyCommand({ UserName: name }));
+    registerSecret(out.AccessKey?.SecretAccessKey);
+    ids[label] = out.AccessKey?.AccessKeyId ?? "";
+  }
+  async function deactivate(name: string, label: string) {
+    await admin().send(
+      new iam.UpdateAccessKeyCommand({ UserName: name, AccessKeyId: ids[label], Status: "Inactive" }),
+    );
+  }
+  /** Signs one request with the key: moto records it as the key's last use (service iam). */
+  async function use(label: string) {
+    const client = new iam.IAMClient({
+      region: "us-east-1",
+      endpoint: emulator().endpoint,
+      credentials: { accessKeyId: ids[label], secretAccessKey: "not-checked-by-moto-without-auth" },
+    });
+    await client.send(new iam.GetUserCommand({}));
+    client.destroy();
+  }
+
+  before(async () => {
+    startAuthEmulator();
+    await resetEmulator();
+    await setClock(T0);
+    await user("alice", "/team-a/");
+    await user("bob", "/team-a/");
+    for (const name of ["carol", "dave", "erin", "frank", "grace", "heidi"]) await user(name);
+    await key("alice", "alice");
+    await key("bob", "bob1");
+    await key("carol", "carol1");
+    await deactivate("carol", "carol1");
+    await key("erin", "erin");
+    await key("frank", "frank");
+    await key("heidi", "heidi1");
+    await deactivate("heidi", "heidi1");
+    await setClock(at(50));
+    await key("heidi", "heidi2");
+    await setClock(at(150));
+    await key("bob", "bob2");
+    await key("dave", "dave");
+    await setClock(at(185));
+    await use("dave");
+    await deactivate("dave", "dave");
+    await setClock(at(190));
+    await key("carol", "carol2");
+    await setClock(at(199));
+    await use("bob1");
+    await setClock(AUDIT_AT);
+
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "audit-test-"));
+    exemptionsFile = path.join(tmp, "exemptions.json");
+    fs.writeFileSync(
+      exemptionsFile,
+      JSON.stringify([
+        { accessKeyId: ids.erin, reason: "vendor appliance, CHG-42", expires: date(at(230)) },
+        { userName: "frank", reason: "migration", expires: date(at(100)) },
+      ]),
+    );
+  });
+
+  after(async () => {
+    authEmulator.server?.kill("SIGTERM");
+    await resetClock();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const expectedLive = () => [
+    ["alice", ids.alice, "Active", T0.toISOString().slice(0, 16), 200, null, "rotate"],
+    ["bob", ids.bob1, "Active", T0.toISOString().slice(0, 16), 200, date(at(199)), "rotate"],
+    ["bob", ids.bob2, "Active", at(150).toISOString().slice(0, 16), 50, null, "ok"],
+    ["carol", ids.carol1, "Inactive", T0.toISOString().slice(0, 16), 200, null, "delete"],
+    ["carol", ids.carol2, "Active", at(190).toISOString().slice(0, 16), 10, null, "ok"],
+    ["dave", ids.dave, "Inactive", at(150).toISOString().slice(0, 16), 50, date(at(185)), "ok"],
+    ["erin", ids.erin, "Active", T0.toISOString().slice(0, 16), 200, null, "exempt"],
+    ["frank", ids.frank, "Active", T0.toISOString().slice(0, 16), 200, null, "rotate"],
+    ["heidi", ids.heidi1, "Inactive", T0.toISOString().slice(0, 16), 200, null, "delete"],
+    ["heidi", ids.heidi2, "Active", at(50).toISOString().slice(0, 16), 150, null, "rotate"],
+  ];
+
+  it("a report being generated: absent, then STARTED, polled until COMPLETE (moto's real answers)", async () => {
+    const sleeps: number[] = [];
+    const report = await fetchCredentialReport(reportPort(admin()), {
+      timeoutMs: 10_000,
+      sleep: async (ms) => void sleeps.push(ms),
+    });
+    assert.deepStrictEqual(report.trace, ["absent", "STARTED", "COMPLETE"]);
+    assert.deepStrictEqual(sleeps, [250]);
+    assert.strictEqual(report.generated, true);
+  });
+
+  it("live: every verdict, with last use, exemptions and the next step; exit 1", async () => {
+    const { run: r, result } = await runJson(["audit", "--source", "live", "--exemptions", exemptionsFile]);
+    assert.strictEqual(r.code, 1);
+    assert.deepStrictEqual(result.keys.map(view), expectedLive());
+    assert.deepStrictEqual(result.summary, {
+      users: 8,
+      keys: 10,
+      rotate: 4,
+      delete: 2,
+      ok: 3,
+      exempt: 1,
+      compliant: false,
+    });
+    assert.strictEqual(result.source, "live");
+    assert.strictEqual(result.generatedAt, AUDIT_AT.toISOString().replace(".000Z", "Z"));
+    const bob1 = result.keys[1];
+    assert.deepStrictEqual([bob1.lastUsedService, bob1.lastUsedRegion], ["iam", "us-east-1"]);
+    assert.strictEqual(
+      bob1.nextStep,
+      `Move applications to bob's newer Active key ${ids.bob2}, deactivate key ${ids.bob1}, check with ` +
+        `GetAccessKeyLastUsed that nothing still uses it, wait a few days, then delete it.`,
+    );
+    assert.strictEqual(bob1.reason, "Active and 200 days old, over the 90-day limit.");
+    const heidi2 = result.keys[9];
+    assert.match(
+      heidi2.nextStep,
+      new RegExp(
+        `^heidi already has two keys \\(the IAM limit\\): delete the Inactive key ${ids.heidi1} first`,
+      ),
+    );
+    const carol1 = result.keys[3];
+    assert.strictEqual(
+      carol1.nextStep,
+      `Check that nothing needs key ${ids.carol1} (never used), then delete it: aws iam delete-access-key --user-name carol --access-key-id ${ids.carol1}`,
+    );
+    assert.strictEqual(
+      result.keys[5].reason,
+      `Inactive, unused for 15 days (last used ${date(at(185))}), within the 30-day threshold.`,
+    );
+    assert.deepStrictEqual(result.keys[6].exemption, {
+      matchedBy: "accessKeyId",
+      reason: "vendor appliance, CHG-42",
+      expires: date(at(230)),
+      expired: false,
+    });
+    // frank's exemption expired: it stops applying and is reported.
+    assert.deepStrictEqual(result.keys[7].exemption, {
+      matchedBy: "userName",
+      reason: "migration",
+      expires: date(at(100)),
+      expired: true,
+    });
+    assert.deepStrictEqual(result.expiredExemptions, [
+      { userName: "frank", reason: "migration", expires: date(at(100)) },
+    ]);
+    assert.match(
+      r.stderr,
+      new RegExp(`warning: The exemption for user frank expired on ${date(at(100))} and no longer applies`),
+    );
+    assert.deepStrictEqual([result.notFoundUsers, result.vanishedUsers], [[], []]);
+  });
+
+  it("report: the same verdicts from one call, without key ids (so key-id exemptions cannot apply)", async () => {
+    let counter: ReturnType<typeof countCalls> | undefined;
+    const { run: r, result } = await runJson(
+      ["audit", "--source", "report", "--exemptions", exemptionsFile],
+      {
+        createClient: (o) => {
+          const client = instrumentClient(createIamClient(o));
+          counter = countCalls(client);
+          return client;
+        },
+      },
+    );
+    assert.strictEqual(r.code, 1);
+    assert.deepStrictEqual(counter?.byAction(), { GetCredentialReport: 1 }, "a present report is one call");
+    const expected = expectedLive().map((row) => [row[0], null, ...row.slice(2)]);
+    expected[6][6] = "rotate"; // erin's exemption names her key id, which the report lacks
+    assert.deepStrictEqual(result.keys.map(view), expected);
+    assert.ok(result.keys.every((k) => k.source === "report" && k.lastUsedService === null));
+    assert.deepStrictEqual(result.credentialReport, {
+      generatedTime: "2015-02-02T20:02:02Z", // moto's fixed value
+      ageHours: result.credentialReport?.ageHours,
+      generatedByThisRun: false,
+    });
+    assert.match(r.stderr, /exemptions by accessKeyId cannot apply in --source report/);
+    assert.match(r.stderr, /The credential report was generated 2015-02-02T20:02:02Z, \d+(\.\d)? hours ago/);
+  });
+
+  it("auto: live when the report is too old; report plus a live re-check of flagged users when fresh enough", async () => {
+    const { result: stale } = await runJson(["audit", "--exemptions", exemptionsFile]);
+    assert.strictEqual(stale.source, "live");
+    assert.match(
+      stale.sourceReason,
+      /^--source auto chose live listing: the credential report was generated 2015-02-02T20:02:02Z/,
+    );
+    assert.deepStrictEqual(stale.keys.map(view), expectedLive());
+
+    const { result: fresh } = await runJson([
+      "audit",
+      "--exemptions",
+      exemptionsFile,
+      "--report-max-age-hours",
+      "1000000",
+    ]);
+    assert.strictEqual(fresh.source, "report+live");
+    assert.match(fresh.sourceReason, /re-checked live the 6 user\(s\) it flags\.$/);
+    // dave's only key is fine in the report, so it is not re-checked and has no id.
+    assert.deepStrictEqual(
+      fresh.keys.map(view),
+      expectedLive().map((row) => (row[0] === "dave" ? [row[0], null, ...row.slice(2)] : row)),
+    );
+    assert.deepStrictEqual(
+      fresh.keys.map((k) => k.source),
+      ["live", "live", "live", "live", "live", "report", "live", "live", "live", "live"],
+    );
+    assert.strictEqual(fresh.summary.users, 8);
+  });
+
+  it("pages through ListUsers and ListAccessKeys (page size 1), with the same findings", async () => {
+    let counter: ReturnType<typeof countCalls> | undefined;
+    const { result } = await runJson(
+      ["audit", "--source", "live", "--page-size", "1", "--exemptions", exemptionsFile],
+      {
+        createClient: (o) => {
+          const client = pageLikeIam(instrumentClient(createIamClient(o)));
+          counter = countCalls(client);
+          return client;
+        },
+      },
+    );
+    assert.deepStrictEqual(result.keys.map(view), expectedLive());
+    assert.deepStrictEqual(counter?.byAction(), {
+      ListUsers: 8,
+      ListAccessKeys: 11,
+      GetAccessKeyLastUsed: 10,
+    });
+  });
+
+  it("filters users by name and by IAM path prefix, in both sources", async () => {
+    const byName = await runJson(["audit", "--source", "live", "--user", "bob,dave"]);
+    assert.deepStrictEqual(
+      byName.result.keys.map((k) => k.accessKeyId),
+      [ids.bob1, ids.bob2, ids.dave],
+    );
+    for (const source of ["live", "report"]) {
+      const byPath = await runJson(["audit", "--source", source, "--path-prefix", "/team-a/"]);
+      assert.deepStrictEqual(
+        byPath.result.keys.map((k) => [k.userName, k.verdict]),
+        [
+          ["alice", "rotate"],
+          ["bob", "rotate"],
+          ["bob", "ok"],
+        ],
+        source,
+      );
+      assert.strictEqual(byPath.result.summary.users, 2);
+    }
+    const both = await runJson([
+      "audit",
+      "--source",
+      "report",
+      "--path-prefix",
+      "/team-a/",
+      "--user",
+      "bob,carol",
+    ]);
+    assert.deepStrictEqual(
+      both.result.keys.map((k) => k.userName),
+      ["bob", "bob"],
+    );
+    assert.deepStrictEqual(both.result.notFoundUsers, ["carol"]);
+    assert.strictEqual(both.run.code, 2);
+  });
+
+  it("every output format parses back to the same findings", async () => {
+    const args = ["audit", "--source", "live", "--exemptions", exemptionsFile];
+    const json = (await runJson(args)).result;
+    const csv = await run([...args, "--format", "csv"]);
+    assert.strictEqual(csv.code, 1);
+    const records = parse(csv.stdout, { columns: true }) as Record<string, string>[];
+    assert.deepStrictEqual(Object.keys(records[0]), [...CSV_COLUMNS]);
+    assert.deepStrictEqual(
+      records.map((r) => [
+        r.user_name,
+        r.access_key_id,
+        r.status,
+        r.create_date,
+        r.age_days,
+        r.last_used_date,
+        r.verdict,
+        r.next_step,
+      ]),
+      json.keys.map((k) => [
+        k.userName,
+        k.accessKeyId,
+        k.status,
+        k.createDate,
+        String(k.ageDays),
+        k.lastUsedDate ?? "",
+        k.verdict,
+        k.nextStep,
+      ]),
+    );
+    assert.strictEqual(records[6].exemption_reason, "vendor appliance, CHG-42"); // has a comma: quoted
+    assert.strictEqual(records[7].exemption_expired, "true");
+
+    const table = await run([...args, "--format", "table"]);
+    assert.strictEqual(table.code, 1);
+    const lines = table.stdout.split("\n");
+    assert.deepStrictEqual(lines[0].split(/\s{2,}/), [...TABLE_COLUMNS]);
+    const rows = lines.slice(1, 11).map((l) => l.split(/\s{2,}/));
+    assert.deepStrictEqual(
+      rows,
+      json.keys.map((k) => [
+        k.userName,
+        k.accessKeyId,
+        k.status,
+        k.createDate.slice(0, 10),
+        String(k.ageDays),
+        k.lastUsedDate?.slice(0, 10) ?? "never",
+        k.verdict.toUpperCase(),
+      ]),
+    );
+    assert.strictEqual(lines[11], "");
+    assert.strictEqual(
+      lines[12],
+      "8 users, 10 keys: 4 rotate, 2 delete, 1 exempt, 3 ok. Limit 90 days, source live. NOT compliant.",
+    );
+    assert.match(table.stdout, new RegExp(`\\n- alice ${ids.alice}: ROTATE\\. Active and 200 days old`));
+  });
+
+  it("exit codes: 0 compliant, 1 violations (per --fail-on), 2 bad usage, unknown user or bad exemptions", async () => {
+    assert.strictEqual((await run(["audit", "--source", "live", "--user", "dave"])).code, 0);
+    assert.strictEqual((await run(["audit", "--source", "live", "--user", "carol"])).code, 0);
+    assert.strictEqual(
+      (await run(["audit", "--source", "live", "--user", "carol", "--fail-on", "rotate,delete"])).code,
+      1,
+    );
+    assert.strictEqual(
+      (await run(["audit", "--source", "live", "--max-age-days", "365", "--user", "alice"])).code,
+      0,
+    );
+    const usage = await run(["audit", "--format", "xml"]);
+    assert.deepStrictEqual([usage.code, usage.stdout], [2, ""]);
+    assert.match(
+      usage.stderr,
+      /^error: --format must be one of table, json, csv, not "xml"\.\nRun with --help/,
+    );
+    const unknown = await run(["audit", "--source", "live", "--user", "nobody,dave"]);
+    assert.strictEqual(unknown.code, 2);
+    assert.match(unknown.stderr, /error: no IAM user named nobody\./);
+    const badFile = path.join(tmp, "bad.json");
+    fs.writeFileSync(badFile, JSON.stringify([{ userName: "x", expires: "soon" }]));
+    const bad = await run(["audit", "--exemptions", badFile]);
+    assert.strictEqual(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /exemptions\[0\]\.reason is missing.*exemptions\[0\]\.expires must be an ISO-8601 date/,
+    );
+  });
+
+  it("a user deleted mid-audit is reported and the rest is audited", async () => {
+    await user("zed");
+    const { run: r, result } = await runJson(["audit", "--source", "live", "--exemptions", exemptionsFile], {
+      createClient: (o) => {
+        const client = instrumentClient(createIamClient(o));
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            const out = await next(args);
+            if (context.commandName === "ListUsersCommand") {
+              await admin().send(new iam.DeleteUserCommand({ UserName: "zed" }));
+            }
+            return out;
+          },
+          { step: "initialize", name: "testDeleteZed" },
+        );
+        return client;
+      },
+    });
+    assert.strictEqual(r.code, 1);
+    assert.deepStrictEqual(result.vanishedUsers, ["zed"]);
+    assert.deepStrictEqual(result.keys.map(view), expectedLive());
+    assert.match(r.stderr, /warning: User zed was deleted while the audit ran; it is left out\./);
+  });
+
+  describe("as the real bin, in a child process", () => {
+    /**
+     * The built bin (dist/components/audit/cli.js, what package.json's `bin` runs) when it is newer
+     * than every source under components/ (as after `npm test`'s build), else the same file through
+     * ts-node: the same code, only slower to start.
+     */
+    function binEntry(): string[] {
+      const built = path.join(ROOT, "dist/components/audit/cli.js");
+      const newest = (dir: string): number =>
+        fs
+          .readdirSync(dir, { withFileTypes: true })
+          .map((e) =>
+            e.isDirectory()
+              ? newest(path.join(dir, e.name))
+              : e.name.endsWith(".ts")
+                ? fs.statSync(path.join(dir, e.name)).mtimeMs
+                : 0,
+          )
+          .reduce((a, b) => Math.max(a, b), 0);
+      if (fs.existsSync(built) && fs.statSync(built).mtimeMs > newest(path.join(ROOT, "components")))
+        return [built];
+      return ["-r", "ts-node/register/transpile-only", path.join(ROOT, "components/audit/cli.ts")];
+    }
+
+    function bin(args: string[], env: Record<string, string>): Promise<Run & { ms: number }> {
+      const started = Date.now();
+      return new Promise((resolve, reject) => {
+        const child: ChildProcess = spawn(process.execPath, [...binEntry(), ...args], {
+          cwd: ROOT,
+          env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), ...env },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
+        child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr, ms: Date.now() - started }));
+      });
+    }
+
+    it("exit 1 with JSON on stdout and nothing but warnings on stderr; exit 2 fast on an unreachable endpoint", async () => {
+      const closedPort = await freePort();
+      const env = {
+        ...emulatorEnv(emulator().endpoint),
+        KEYROTATION_NOW: AUDIT_AT.toISOString(),
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      };
+      const [violations, unreachable] = await Promise.all([
+        bin(["audit", "--source", "live", "--format", "json"], env),
+        bin(["audit"], { ...env, AWS_ENDPOINT_URL_IAM: `http://127.0.0.1:${closedPort}` }),
+      ]);
+      assert.strictEqual(violations.code, 1, violations.stderr);
+      const result = JSON.parse(violations.stdout) as AuditResult;
+      assert.deepStrictEqual([result.summary.rotate, result.summary.delete, result.summary.keys], [5, 2, 10]);
+      assert.strictEqual(violations.stderr, "");
+
+      assert.strictEqual(unreachable.code, 2);
+      assert.strictEqual(unreachable.stdout, "");
+      assert.strictEqual(
+        unreachable.stderr,
+        `error: Could not reach the IAM endpoint http://127.0.0.1:${closedPort} (from AWS_ENDPOINT_URL_IAM/AWS_ENDPOINT_URL) ` +
+          `(calling iam:GetCredentialReport): connect ECONNREFUSED 127.0.0.1:${closedPort}. ` +
+          `Check the network, proxy settings, --region, and AWS_ENDPOINT_URL_IAM if you set it.\n`,
+      );
+      assert.ok(unreachable.ms < 8000, `took ${unreachable.ms} ms`);
+    });
+  });
+
+  describe("with an emulator that enforces IAM policies", () => {
+    it("access denied names the IAM action that is missing; exit 2", async () => {
+      const endpoint = await authEmulator.ready;
+      const boot = new iam.IAMClient({ region: "us-east-1", endpoint });
+      // The first 4 requests run unchecked: an auditor that may list users but not their keys.
+      await boot.send(new iam.CreateUserCommand({ UserName: "auditor" }));
+      const policy = await boot.send(
+        new iam.CreatePolicyCommand({
+          PolicyName: "list-users-only",
+          PolicyDocument: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Action: ["iam:ListUsers"], Resource: "*" }],
+          }),
+        }),
+      );
+      await boot.send(
+        new iam.AttachUserPolicyCommand({ UserName: "auditor", PolicyArn: policy.Policy?.Arn }),
+      );
+      const created = await boot.send(new iam.CreateAccessKeyCommand({ UserName: "auditor" }));
+      boot.destroy();
+      registerSecret(created.AccessKey?.SecretAccessKey);
+      const r = await run(["audit", "--source", "live"], {
+        createClient: (o) =>
+          instrumentClient(
+            createIamClient({
+              ...o,
+              endpoint,
+              credentials: {
+                accessKeyId: created.AccessKey?.AccessKeyId ?? "",
+                secretAccessKey: created.AccessKey?.SecretAccessKey ?? "",
+              },
+            }),
+          ),
+      });
+      assert.strictEqual(r.code, 2);
+      assert.strictEqual(r.stdout, "");
+      assert.match(
+        r.stderr,
+        /^error: Access denied \(calling iam:ListAccessKeys\): the audit's credentials may not call iam:ListAccessKeys\. Grant iam:ListAccessKeys .* IAM said: User: arn:aws:iam::123456789012:user\/auditor is not authorized to perform: iam:ListAccessKeys/,
+      );
+    });
+  });
+});
