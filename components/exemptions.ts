@@ -24,7 +24,8 @@ export interface ExemptionMatch {
 /** Checks the shape of a list of exemptions; returns one message per problem (empty when valid). */
 export function validateExemptions(value: unknown, property = "exemptions"): string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) return [`${property} must be a list of {accessKeyId or userName, reason, expires}.`];
+  if (!Array.isArray(value))
+    return [`${property} must be a list of {accessKeyId or userName, reason, expires}.`];
   const problems: string[] = [];
   value.forEach((raw, i) => {
     const where = `${property}[${i}]`;

@@ -34,7 +34,10 @@ async function useKey(outs: AccessKeyOutputs): Promise<void> {
   client.destroy();
 }
 
-async function expectError<T extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => T): Promise<T> {
+async function expectError<T extends Error>(
+  promise: Promise<unknown>,
+  type: new (...args: never[]) => T,
+): Promise<T> {
   try {
     await promise;
   } catch (err) {
@@ -48,9 +51,24 @@ describe("AccessKey provider: check", () => {
   const table: { name: string; news: Record<string, unknown>; property: string; fragment: string }[] = [
     { name: "empty user name", news: { userName: "" }, property: "userName", fragment: "userName is empty" },
     { name: "missing user name", news: {}, property: "userName", fragment: "userName is empty" },
-    { name: "malformed user name", news: { userName: "bad name!" }, property: "userName", fragment: "not a valid IAM user name" },
-    { name: "too long user name", news: { userName: "u".repeat(65) }, property: "userName", fragment: "1-64" },
-    { name: "unknown status", news: { userName: "u", status: "Enabled" }, property: "status", fragment: '"Active" or "Inactive"' },
+    {
+      name: "malformed user name",
+      news: { userName: "bad name!" },
+      property: "userName",
+      fragment: "not a valid IAM user name",
+    },
+    {
+      name: "too long user name",
+      news: { userName: "u".repeat(65) },
+      property: "userName",
+      fragment: "1-64",
+    },
+    {
+      name: "unknown status",
+      news: { userName: "u", status: "Enabled" },
+      property: "status",
+      fragment: '"Active" or "Inactive"',
+    },
     {
       name: "negative guard hours",
       news: { userName: "u", deletionGuardHours: -1 },
@@ -63,9 +81,24 @@ describe("AccessKey provider: check", () => {
       property: "deletionGuardHours",
       fragment: "whole number",
     },
-    { name: "non-boolean forceDelete", news: { userName: "u", forceDelete: "yes" }, property: "forceDelete", fragment: "true or false" },
-    { name: "unknown slot", news: { userName: "u", slot: "c" }, property: "slot", fragment: '"a", "b" or empty' },
-    { name: "negative generation", news: { userName: "u", generation: -2 }, property: "generation", fragment: "from 0" },
+    {
+      name: "non-boolean forceDelete",
+      news: { userName: "u", forceDelete: "yes" },
+      property: "forceDelete",
+      fragment: "true or false",
+    },
+    {
+      name: "unknown slot",
+      news: { userName: "u", slot: "c" },
+      property: "slot",
+      fragment: '"a", "b" or empty',
+    },
+    {
+      name: "negative generation",
+      news: { userName: "u", generation: -2 },
+      property: "generation",
+      fragment: "from 0",
+    },
     {
       name: "malformed adopted key id",
       news: { userName: "u", adoptAccessKeyId: "akia-lower" },
@@ -157,9 +190,19 @@ describe("AccessKey provider against the IAM emulator", () => {
 
   it("a user change replaces the key; a generation change replaces it; guard settings update in place", async () => {
     const userName = await createUser();
-    const olds = { ...(await checked({ userName })), accessKeyId: "AKIAEXAMPLE000000000", secretAccessKey: "", createDate: "" };
-    assert.deepStrictEqual((await provider.diff("x", olds, await checked({ userName: "other" }))).replaces, ["userName"]);
-    assert.deepStrictEqual((await provider.diff("x", olds, await checked({ userName, generation: 1 }))).replaces, ["generation"]);
+    const olds = {
+      ...(await checked({ userName })),
+      accessKeyId: "AKIAEXAMPLE000000000",
+      secretAccessKey: "",
+      createDate: "",
+    };
+    assert.deepStrictEqual((await provider.diff("x", olds, await checked({ userName: "other" }))).replaces, [
+      "userName",
+    ]);
+    assert.deepStrictEqual(
+      (await provider.diff("x", olds, await checked({ userName, generation: 1 }))).replaces,
+      ["generation"],
+    );
     assert.deepStrictEqual(await provider.diff("x", olds, await checked({ userName, forceDelete: true })), {
       changes: true,
       replaces: [],
@@ -186,10 +229,14 @@ describe("AccessKey provider against the IAM emulator", () => {
   it("refresh reports a key deactivated, reactivated or deleted outside Pulumi", async () => {
     const userName = await createUser();
     const { id, outs } = await create({ userName });
-    await adminIam().send(new iam.UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: id, Status: "Inactive" }));
+    await adminIam().send(
+      new iam.UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: id, Status: "Inactive" }),
+    );
     const inactive = await provider.read(id, outs);
     assert.strictEqual(inactive.props.status, "Inactive");
-    await adminIam().send(new iam.UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: id, Status: "Active" }));
+    await adminIam().send(
+      new iam.UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: id, Status: "Active" }),
+    );
     assert.strictEqual((await provider.read(id, inactive.props)).props.status, "Active");
     await adminIam().send(new iam.DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: id }));
     assert.deepStrictEqual(await provider.read(id, outs), {});
@@ -212,7 +259,15 @@ describe("AccessKey provider against the IAM emulator", () => {
     const lastUsed = lastUse.AccessKeyLastUsed?.LastUsedDate?.toISOString() as string;
     assert.strictEqual(err.accessKeyId, id);
     assert.strictEqual(err.lastUsedDate, lastUsed);
-    for (const part of [id, userName, lastUsed, "service sts", "region eu-west-1", "deletionGuardHours 24", "forceDelete: true"]) {
+    for (const part of [
+      id,
+      userName,
+      lastUsed,
+      "service sts",
+      "region eu-west-1",
+      "deletionGuardHours 24",
+      "forceDelete: true",
+    ]) {
       assert.ok(err.message.includes(part), `missing "${part}" in: ${err.message}`);
     }
     assert.deepStrictEqual(findSecrets(err.message), []);
@@ -244,7 +299,12 @@ describe("AccessKey provider against the IAM emulator", () => {
     const { id, outs } = await create({ userName, slot: "a", generation: 1 });
     await useKey(outs);
     await expectError(provider.delete(id, outs), KeyInUseError);
-    await provider.check(outs as unknown as Record<string, unknown>, { userName, slot: "a", generation: 2, forceDelete: true });
+    await provider.check(outs as unknown as Record<string, unknown>, {
+      userName,
+      slot: "a",
+      generation: 2,
+      forceDelete: true,
+    });
     await provider.delete(id, outs);
     assert.deepStrictEqual(await listKeys(userName), []);
     await provider.check({}, { userName, slot: "a", generation: 2, forceDelete: false });
@@ -259,7 +319,10 @@ describe("AccessKey provider against the IAM emulator", () => {
   });
 
   it("fails clearly for a user that does not exist", async () => {
-    const err = await expectError(provider.create(await checked({ userName: "no-such-user-42" })), KeyRotationError);
+    const err = await expectError(
+      provider.create(await checked({ userName: "no-such-user-42" })),
+      KeyRotationError,
+    );
     assert.strictEqual(
       err.message,
       'IAM user "no-such-user-42" does not exist. Create the user first, or fix the userName property.',
@@ -272,7 +335,10 @@ describe("AccessKey provider against the IAM emulator", () => {
     const saved = process.env.AWS_ENDPOINT_URL_STS;
     process.env.AWS_ENDPOINT_URL_STS = `http://127.0.0.1:${await freePort()}`;
     try {
-      const err = await expectError(provider.create(await checked({ userName, verifyTimeoutSeconds: 1 })), KeyRotationError);
+      const err = await expectError(
+        provider.create(await checked({ userName, verifyTimeoutSeconds: 1 })),
+        KeyRotationError,
+      );
       assert.match(err.message, /^New access key [A-Z0-9]+ of IAM user ".*" did not work within 1 s/);
       assert.ok(err.message.includes("It was deleted again"), err.message);
     } finally {
@@ -293,7 +359,12 @@ describe("AccessKey provider against the IAM emulator", () => {
     const adopted = await create({ userName, slot: "b", adoptAccessKeyId: old2.AccessKey?.AccessKeyId });
     assert.strictEqual(adopted.id, old2.AccessKey?.AccessKeyId);
     assert.strictEqual(adopted.outs.secretAccessKey, "");
-    const fresh = await create({ userName, slot: "a", generation: 1, replacesAccessKeyId: old1.AccessKey?.AccessKeyId });
+    const fresh = await create({
+      userName,
+      slot: "a",
+      generation: 1,
+      replacesAccessKeyId: old1.AccessKey?.AccessKeyId,
+    });
     const ids = (await listKeys(userName)).map((k) => k.AccessKeyId);
     assert.deepStrictEqual(ids, [old2.AccessKey?.AccessKeyId, fresh.id]);
   });

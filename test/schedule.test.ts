@@ -3,7 +3,15 @@
  */
 import * as assert from "assert";
 import { addDays } from "../components/clock";
-import { deactivationReason, EMPTY_SLOT, nextPlan, ObservedKey, Plan, rotationDueDate, SlotPlan } from "../components/schedule";
+import {
+  deactivationReason,
+  EMPTY_SLOT,
+  nextPlan,
+  ObservedKey,
+  Plan,
+  rotationDueDate,
+  SlotPlan,
+} from "../components/schedule";
 import { DEFAULTS, resolveSettings, RotationSettings } from "../components/settings";
 
 const T0 = new Date("2027-01-01T09:00:00.000Z");
@@ -15,7 +23,8 @@ function iamAfter(plan: Plan): ObservedKey[] {
   return (["a", "b"] as const)
     .filter((s) => plan[s].present)
     .map((s) => ({
-      accessKeyId: plan[s].adoptedKeyId || `AKIA${s.toUpperCase()}${String(plan[s].generation).padStart(15, "0")}`,
+      accessKeyId:
+        plan[s].adoptedKeyId || `AKIA${s.toUpperCase()}${String(plan[s].generation).padStart(15, "0")}`,
       status: plan[s].status,
       createDate: plan[s].createdAt,
       ...(plan[s].adoptedKeyId ? {} : { tag: { slot: s, generation: plan[s].generation } }),
@@ -26,7 +35,9 @@ function iamAfter(plan: Plan): ObservedKey[] {
 function summary(plan: Plan): string {
   return (["a", "b"] as const)
     .map((s) =>
-      plan[s].present ? `${s}:${plan[s].adoptedKeyId ? "0" : plan[s].generation}${plan[s].status[0]}${plan.current === s ? "*" : ""}` : `${s}:-`,
+      plan[s].present
+        ? `${s}:${plan[s].adoptedKeyId ? "0" : plan[s].generation}${plan[s].status[0]}${plan.current === s ? "*" : ""}`
+        : `${s}:-`,
     )
     .join(" ");
 }
@@ -143,14 +154,23 @@ describe("schedule: boundaries", () => {
   ];
   for (const [name, createdAt, rotationDays, staggerDays, due] of table) {
     it(`due date ${name}`, () => {
-      assert.strictEqual(rotationDueDate(current(createdAt), { rotationDays, staggerDays }).toISOString(), due);
+      assert.strictEqual(
+        rotationDueDate(current(createdAt), { rotationDays, staggerDays }).toISOString(),
+        due,
+      );
     });
   }
 
   it("stagger only moves the first key's rotation", () => {
     const s = { rotationDays: 30, staggerDays: 11 };
-    assert.strictEqual(rotationDueDate(current("2027-01-01T00:00:00.000Z", 1), s).toISOString(), "2027-01-20T00:00:00.000Z");
-    assert.strictEqual(rotationDueDate(current("2027-01-01T00:00:00.000Z", 2), s).toISOString(), "2027-01-31T00:00:00.000Z");
+    assert.strictEqual(
+      rotationDueDate(current("2027-01-01T00:00:00.000Z", 1), s).toISOString(),
+      "2027-01-20T00:00:00.000Z",
+    );
+    assert.strictEqual(
+      rotationDueDate(current("2027-01-01T00:00:00.000Z", 2), s).toISOString(),
+      "2027-01-31T00:00:00.000Z",
+    );
   });
 
   it("rotates at exactly the due instant, not a millisecond before", () => {
@@ -216,7 +236,12 @@ describe("schedule: keys the component did not create", () => {
 
   it("with retire and two old keys, the older makes room for the new key", () => {
     const s = settings({ unmanagedKeys: "retire" });
-    const r = nextPlan(undefined, [unmanaged("AKIAOLDER00000000001", -300), unmanaged("AKIANEWER00000000002", -10)], day(0), s);
+    const r = nextPlan(
+      undefined,
+      [unmanaged("AKIAOLDER00000000001", -300), unmanaged("AKIANEWER00000000002", -10)],
+      day(0),
+      s,
+    );
     assert.strictEqual(summary(r.plan), "a:1A* b:0A");
     assert.strictEqual(r.plan.a.replacesKeyId, "AKIAOLDER00000000001");
     assert.strictEqual(r.plan.b.adoptedKeyId, "AKIANEWER00000000002");
@@ -247,7 +272,12 @@ describe("schedule: drift and failed deploys", () => {
   it("empties the slot of a previous key deleted outside Pulumi instead of recreating it", () => {
     const p0 = nextPlan(undefined, [], day(0), settings()).plan;
     const p1 = nextPlan(p0, iamAfter(p0), day(30), settings()).plan;
-    const r = nextPlan(p1, iamAfter(p1).filter((k) => k.tag?.slot === "b"), day(32), settings());
+    const r = nextPlan(
+      p1,
+      iamAfter(p1).filter((k) => k.tag?.slot === "b"),
+      day(32),
+      settings(),
+    );
     assert.strictEqual(summary(r.plan), "a:- b:2A*");
   });
 
@@ -257,8 +287,18 @@ describe("schedule: drift and failed deploys", () => {
     const p60 = nextPlan(p30, iamAfter(p30), day(60), settings()).plan; // a: gen 3 planned
     // The deploy on day 60 failed: IAM still has gen 1 in slot a (inactive) and gen 2 in slot b.
     const stale: ObservedKey[] = [
-      { accessKeyId: "AKIAGEN1000000000001", status: "Inactive", createDate: day(0).toISOString(), tag: { slot: "a", generation: 1 } },
-      { accessKeyId: "AKIAGEN2000000000002", status: "Active", createDate: day(30).toISOString(), tag: { slot: "b", generation: 2 } },
+      {
+        accessKeyId: "AKIAGEN1000000000001",
+        status: "Inactive",
+        createDate: day(0).toISOString(),
+        tag: { slot: "a", generation: 1 },
+      },
+      {
+        accessKeyId: "AKIAGEN2000000000002",
+        status: "Active",
+        createDate: day(30).toISOString(),
+        tag: { slot: "b", generation: 2 },
+      },
     ];
     const retry = nextPlan(p60, stale, day(62), settings()).plan;
     assert.strictEqual(summary(retry), "a:3A* b:2A");
@@ -271,11 +311,26 @@ describe("schedule: drift and failed deploys", () => {
 
 describe("settings validation", () => {
   const table: [string, Partial<Record<string, unknown>>, string, string][] = [
-    ["rotation too long for the limit", { rotationDays: 120 }, "rotationDays", "must be below maxAgeDays (90)"],
-    ["rotation + overlap equal to the limit", { rotationDays: 83, overlapDays: 7 }, "rotationDays", "83 + 7 = 90"],
+    [
+      "rotation too long for the limit",
+      { rotationDays: 120 },
+      "rotationDays",
+      "must be below maxAgeDays (90)",
+    ],
+    [
+      "rotation + overlap equal to the limit",
+      { rotationDays: 83, overlapDays: 7 },
+      "rotationDays",
+      "83 + 7 = 90",
+    ],
     ["zero rotation", { rotationDays: 0 }, "rotationDays", "from 1 to 365"],
     ["fractional overlap", { overlapDays: 1.5 }, "overlapDays", "whole number"],
-    ["overlap not below rotation", { rotationDays: 10, overlapDays: 10 }, "overlapDays", "less than rotationDays"],
+    [
+      "overlap not below rotation",
+      { rotationDays: 10, overlapDays: 10 },
+      "overlapDays",
+      "less than rotationDays",
+    ],
     ["negative guard", { deletionGuardHours: -1 }, "deletionGuardHours", "from 0 to 8760"],
     ["string number", { maxAgeDays: "90" }, "maxAgeDays", 'got "90"'],
     ["bad unmanaged policy", { unmanagedKeys: "delete" }, "unmanagedKeys", '"fail"'],

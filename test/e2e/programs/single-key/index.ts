@@ -1,0 +1,13 @@
+import * as pulumi from "@pulumi/pulumi";
+import { AccessKey } from "../../../../components/accessKey";
+
+const config = new pulumi.Config();
+const key = new AccessKey("key", {
+  userName: config.require("userName"),
+  status: (config.get("status") as "Active" | "Inactive" | undefined) ?? "Active",
+  forceDelete: config.getBoolean("forceDelete") ?? false,
+});
+
+export const accessKeyId = key.accessKeyId;
+export const status = key.status;
+export const secretAccessKey = key.secretAccessKey;

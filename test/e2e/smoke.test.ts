@@ -1,0 +1,74 @@
+/**
+ * Foundation smoke test: the real Pulumi CLI, a local file backend and the IAM emulator. A
+ * program with one dynamic resource goes up, previews with no changes and is destroyed.
+ */
+import * as assert from "assert";
+import * as iam from "@aws-sdk/client-iam";
+import * as path from "path";
+import { adminIam, createUser, listKeys } from "../support/moto";
+import { steps, TestStack } from "../support/pulumiCli";
+import { assertNoSecrets, registerSecret } from "../support/secretGuard";
+
+describe("e2e: smoke (one AccessKey, real CLI)", function () {
+  let stack: TestStack;
+  let userName: string;
+
+  before(async function () {
+    this.timeout(1_800_000); // the first run may build the CLI
+    userName = await createUser("smoke");
+    stack = new TestStack({ projectDir: path.join(__dirname, "programs", "single-key") });
+    await stack.init();
+    await stack.setConfig("userName", userName);
+  });
+
+  after(async () => {
+    await stack?.remove();
+  });
+
+  it("goes up, previews with no changes, refresh sees an out-of-band deactivation, destroys", async () => {
+    const up = await stack.up();
+    assert.strictEqual(up.code, 0, up.stdout + up.stderr);
+    assert.deepStrictEqual(steps(up.events), ["create key"]);
+    const keys = await listKeys(userName);
+    assert.strictEqual(keys.length, 1);
+    const out = await stack.outputs(true);
+    registerSecret(out.secretAccessKey as string);
+    assert.strictEqual(out.accessKeyId, keys[0].AccessKeyId);
+    assert.strictEqual((out.secretAccessKey as string).length, 40);
+
+    const plain = await stack.outputs(false);
+    assert.strictEqual(plain.secretAccessKey, "[secret]");
+    const state = await stack.exportState();
+    assertNoSecrets(state.text, "the exported state");
+    const key = state.resources.find((r) => r.type === "pulumi-nodejs:dynamic/keyrotation:AccessKey");
+    assert.strictEqual(key?.id, keys[0].AccessKeyId);
+    assert.strictEqual(key?.outputs?.status, "Active");
+    assertNoSecrets(up.stdout + up.stderr, "pulumi up output");
+
+    const preview = await stack.preview();
+    assert.strictEqual(preview.code, 0, preview.stderr);
+    assert.deepStrictEqual(steps(preview.events), []);
+
+    await adminIam().send(
+      new iam.UpdateAccessKeyCommand({
+        UserName: userName,
+        AccessKeyId: keys[0].AccessKeyId,
+        Status: "Inactive",
+      }),
+    );
+    const refresh = await stack.refresh();
+    assert.strictEqual(refresh.code, 0, refresh.stderr);
+    const refreshed = (await stack.exportState()).resources.find((r) => r.type.endsWith(":AccessKey"));
+    assert.strictEqual(refreshed?.outputs?.status, "Inactive");
+
+    // The next up restores the intended state.
+    const heal = await stack.up();
+    assert.deepStrictEqual(steps(heal.events), ["update key"]);
+    assert.strictEqual((await listKeys(userName))[0].Status, "Active");
+
+    const destroy = await stack.destroy();
+    assert.strictEqual(destroy.code, 0, destroy.stdout + destroy.stderr);
+    assert.deepStrictEqual(await listKeys(userName), []);
+    assertNoSecrets(preview.stdout + refresh.stdout + destroy.stdout + heal.stdout, "pulumi output");
+  });
+});
