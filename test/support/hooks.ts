@@ -20,8 +20,9 @@ export const mochaHooks = {
     await stopEmulator();
     const leaks = recordedLeaks();
     if (leaks.length > 0) {
-      throw new Error(`A secret access key was written to ${leaks.join(", ")} during the tests (masked there).`);
+      throw new Error(
+        `A secret access key was written to ${leaks.join(", ")} during the tests (masked there).`,
+      );
     }
   },
 };
-

@@ -106,7 +106,8 @@ export async function stopEmulator(): Promise<void> {
 }
 
 export function emulator(): Emulator {
-  if (!running) throw new Error("The IAM emulator is not running: the root hooks in test/support/hooks.ts start it.");
+  if (!running)
+    throw new Error("The IAM emulator is not running: the root hooks in test/support/hooks.ts start it.");
   return running;
 }
 
