@@ -1,0 +1,287 @@
+/**
+ * `npm run bench:audit [-- --users N --concurrency C --seed-concurrency S --sweep 1,4,32 --latency-ms L]`
+ *
+ * Starts its own IAM emulator (moto, with the shared clock), seeds N users (default 5,000) with
+ * 0, 1 or 2 keys aged 0 to 400 days (some Inactive, some used), then times in one run:
+ *   1. the compliance rule's naive loop: ListUsers, then ListAccessKeys per user, sequentially;
+ *   2. the audit command in live mode (bounded concurrency, with GetAccessKeyLastUsed per key);
+ *   3. the audit command in report mode, cold (report absent: generate, poll, read) and warm.
+ * It prints times, ratios and IAM calls, and fails unless all of them find the same keys to rotate
+ * (and live and report agree on every verdict, and both match what was seeded).
+ *
+ * The emulator answers from loopback in a few milliseconds and is CPU-bound (one Python process
+ * sharing the machine with this one), so concurrency buys little there. `--latency-ms L` adds L ms
+ * before every timed IAM call, a stand-in for the network round trip to the real IAM endpoint;
+ * the output says so when it is used.
+ */
+import * as iam from "@aws-sdk/client-iam";
+import * as os from "os";
+import { parseArgs } from "util";
+import { AuditResult, runAudit } from "../components/audit/audit";
+import { countCalls } from "../components/audit/client";
+import { isoSeconds } from "../components/audit/verdict";
+import { createIamClient, keyAgeDays, mapLimit, paginateUserNames } from "../components/iam";
+import {
+  adminIam,
+  emulator,
+  resetEmulator,
+  setClock,
+  startEmulator,
+  stopEmulator,
+} from "../test/support/moto";
+
+const DAY = 86_400_000;
+const MAX_AGE = 90;
+const UNUSED = 30;
+
+/** Deterministic pseudo-random numbers (mulberry32), so every run seeds the same account. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface PlannedKey {
+  user: string;
+  /** Day (from T0) the key is created. */
+  createDay: number;
+  inactive: boolean;
+  /** Day the key is used, if it is. */
+  useDay?: number;
+  id?: string;
+}
+
+function plan(users: number): { names: string[]; keys: PlannedKey[] } {
+  const rnd = random(20270601);
+  const names: string[] = [];
+  const keys: PlannedKey[] = [];
+  for (let i = 0; i < users; i++) {
+    const user = `bench-${String(i).padStart(5, "0")}`;
+    names.push(user);
+    const r = rnd();
+    const count = r < 0.2 ? 0 : r < 0.7 ? 1 : 2;
+    const days = new Set<number>();
+    while (days.size < count) days.add(Math.floor(rnd() * 401));
+    const sorted = [...days].sort((a, b) => a - b); // creation days, oldest first
+    sorted.forEach((createDay, k) => {
+      // With two keys the older one is Inactive 60% of the time; a single key 15% of the time.
+      const inactive = count === 2 && k === 0 ? rnd() < 0.6 : rnd() < 0.15;
+      const used = rnd() < 0.4;
+      const useDay = used ? createDay + Math.floor(rnd() * (401 - createDay)) : undefined;
+      keys.push({ user, createDay, inactive, ...(useDay !== undefined ? { useDay } : {}) });
+    });
+  }
+  return { names, keys };
+}
+
+function ms(since: number): number {
+  return Math.round(performance.now() - since);
+}
+
+async function seed(users: number, concurrency: number, t0: Date): Promise<PlannedKey[]> {
+  const admin = adminIam();
+  const { names, keys } = plan(users);
+  const at = (day: number) => new Date(t0.getTime() + day * DAY);
+  let started = performance.now();
+  await setClock(t0);
+  await mapLimit(names, concurrency, (name) => admin.send(new iam.CreateUserCommand({ UserName: name })));
+  process.stderr.write(`  ${names.length} users created in ${ms(started)} ms\n`);
+  started = performance.now();
+  const byDay = new Map<number, { create: PlannedKey[]; use: PlannedKey[] }>();
+  const day = (d: number) => byDay.get(d) ?? byDay.set(d, { create: [], use: [] }).get(d)!;
+  for (const key of keys) {
+    day(key.createDay).create.push(key);
+    if (key.useDay !== undefined) day(key.useDay).use.push(key);
+  }
+  for (const d of [...byDay.keys()].sort((a, b) => a - b)) {
+    await setClock(at(d));
+    const { create, use } = day(d);
+    await mapLimit(create, concurrency, async (key) => {
+      const out = await admin.send(new iam.CreateAccessKeyCommand({ UserName: key.user }));
+      key.id = out.AccessKey?.AccessKeyId;
+    });
+    await mapLimit(use, concurrency, async (key) => {
+      // moto records a use of any key that signs a request to it.
+      const client = new iam.IAMClient({
+        region: "us-east-1",
+        endpoint: emulator().endpoint,
+        credentials: { accessKeyId: key.id ?? "", secretAccessKey: "unchecked-by-moto-without-auth" },
+      });
+      await client.send(new iam.GetUserCommand({}));
+      client.destroy();
+    });
+  }
+  const inactive = keys.filter((k) => k.inactive);
+  await mapLimit(inactive, concurrency, (key) =>
+    admin.send(
+      new iam.UpdateAccessKeyCommand({ UserName: key.user, AccessKeyId: key.id, Status: "Inactive" }),
+    ),
+  );
+  process.stderr.write(
+    `  ${keys.length} keys created (${keys.filter((k) => k.useDay !== undefined).length} used, ` +
+      `${inactive.length} deactivated) over ${byDay.size} clock days in ${ms(started)} ms\n`,
+  );
+  admin.destroy();
+  return keys;
+}
+
+/** The compliance rule's loop: list users, then each user's keys, one call at a time. */
+async function naiveLoop(client: iam.IAMClient, now: Date): Promise<string[]> {
+  const rotate: string[] = [];
+  const names: string[] = [];
+  for await (const name of paginateUserNames(client, { pageSize: 100 })) names.push(name);
+  for (const name of names) {
+    const out = await client.send(new iam.ListAccessKeysCommand({ UserName: name }));
+    for (const key of out.AccessKeyMetadata ?? []) {
+      if (
+        key.Status === "Active" &&
+        key.CreateDate &&
+        keyAgeDays(isoSeconds(key.CreateDate), now) > MAX_AGE
+      ) {
+        rotate.push(`${name} ${isoSeconds(key.CreateDate)}`);
+      }
+    }
+  }
+  return rotate.sort();
+}
+
+const rotateSet = (r: AuditResult) =>
+  r.keys
+    .filter((k) => k.verdict === "rotate")
+    .map((k) => `${k.userName} ${k.createDate}`)
+    .sort();
+const verdicts = (r: AuditResult) =>
+  r.keys.map((k) => `${k.userName} ${k.createDate} ${k.status} ${k.verdict}`).sort();
+
+interface Timed {
+  name: string;
+  ms: number;
+  calls: number;
+  byAction: Record<string, number>;
+}
+
+async function timed<T>(
+  name: string,
+  fn: (client: iam.IAMClient) => Promise<T>,
+): Promise<{ t: Timed; value: T }> {
+  const client = createIamClient({ retryMode: "adaptive" });
+  const counter = countCalls(client);
+  const started = performance.now();
+  const value = await fn(client);
+  const t = { name, ms: ms(started), calls: counter.total(), byAction: counter.byAction() };
+  client.destroy();
+  process.stderr.write(`  ${name}: ${t.ms} ms, ${t.calls} IAM calls\n`);
+  return { t, value };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      users: { type: "string", default: "5000" },
+      concurrency: { type: "string", default: "16" },
+      "seed-concurrency": { type: "string", default: "8" },
+      sweep: { type: "string" },
+      "latency-ms": { type: "string", default: "0" },
+    },
+  });
+  latencyMs = Number(values["latency-ms"]);
+  const users = Number(values.users);
+  const concurrency = Number(values.concurrency);
+  const seedConcurrency = Number(values["seed-concurrency"]);
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+  process.stderr.write(`Starting the IAM emulator\n`);
+  await startEmulator();
+  try {
+    await resetEmulator();
+    const t0 = new Date(Math.ceil(Date.now() / DAY) * DAY + 3_600_000);
+    const now = new Date(t0.getTime() + 400.5 * DAY);
+    process.stderr.write(`Seeding ${users} users (seed concurrency ${seedConcurrency})\n`);
+    const seedStarted = performance.now();
+    const keys = await seed(users, seedConcurrency, t0);
+    const seedMs = ms(seedStarted);
+    await setClock(now);
+
+    const expectedRotate = keys.filter((k) => !k.inactive && 400.5 - k.createDay > MAX_AGE).length;
+    const expectedDelete = keys.filter(
+      (k) => k.inactive && 400.5 - (k.useDay ?? k.createDay) > UNUSED,
+    ).length;
+
+    process.stderr.write(`Timing (audit clock ${now.toISOString()})\n`);
+    const rules = { maxAgeDays: MAX_AGE, unusedDays: UNUSED, now };
+    const naive = await timed("naive sequential loop", (c) => naiveLoop(c, now));
+    const live = await timed(`audit --source live (concurrency ${concurrency})`, (c) =>
+      runAudit(c, { ...rules, source: "live", concurrency }),
+    );
+    const cold = await timed("audit --source report (cold: generate, poll, read)", (c) =>
+      runAudit(c, { ...rules, source: "report" }),
+    );
+    const warm = await timed("audit --source report (warm: report present)", (c) =>
+      runAudit(c, { ...rules, source: "report" }),
+    );
+    const sweep: Timed[] = [];
+    for (const c of (values.sweep ?? "").split(",").filter(Boolean).map(Number)) {
+      sweep.push(
+        (
+          await timed(`audit --source live (concurrency ${c})`, (cl) =>
+            runAudit(cl, { ...rules, source: "live", concurrency: c }),
+          )
+        ).t,
+      );
+    }
+
+    // The findings must be identical.
+    const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+    const checks: [string, boolean][] = [
+      ["naive = live (keys to rotate)", same(naive.value, rotateSet(live.value))],
+      ["naive = report (keys to rotate)", same(naive.value, rotateSet(cold.value))],
+      ["live = report (every key's verdict)", same(verdicts(live.value), verdicts(cold.value))],
+      ["report cold = warm", same(verdicts(cold.value), verdicts(warm.value))],
+      ["rotate count = seeded", naive.value.length === expectedRotate],
+      ["delete count = seeded", live.value.summary.delete === expectedDelete],
+      [
+        "key count = seeded",
+        live.value.summary.keys === keys.length && cold.value.summary.keys === keys.length,
+      ],
+    ];
+
+    const rows = [naive.t, live.t, cold.t, warm.t, ...sweep];
+    const out: string[] = [];
+    out.push(``);
+    out.push(`Audit benchmark: ${users} users, ${keys.length} keys, moto 5.2.1 on ${os.cpus().length} CPUs`);
+    out.push(`Seeding took ${(seedMs / 1000).toFixed(1)} s.`);
+    if (latencyMs > 0)
+      out.push(`Simulated network latency: ${latencyMs} ms added before every timed IAM call.`);
+    out.push(
+      `Findings: ${naive.value.length} keys to rotate, ${live.value.summary.delete} to delete, ` +
+        `${live.value.summary.ok} ok (of ${live.value.summary.keys}).`,
+    );
+    out.push(``);
+    out.push(`| run | time | IAM calls | speed-up vs naive |`);
+    out.push(`| --- | ---: | ---: | ---: |`);
+    for (const r of rows) {
+      const calls = Object.entries(r.byAction)
+        .map(([a, n]) => `${a} ${n}`)
+        .join(", ");
+      out.push(
+        `| ${r.name} | ${(r.ms / 1000).toFixed(2)} s | ${r.calls} (${calls}) | ${(naive.t.ms / r.ms).toFixed(1)}x |`,
+      );
+    }
+    out.push(``);
+    for (const [name, ok] of checks) out.push(`${ok ? "PASS" : "FAIL"} ${name}`);
+    process.stdout.write(out.join("\n") + "\n");
+    if (checks.some(([, ok]) => !ok)) process.exitCode = 1;
+  } finally {
+    await stopEmulator();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench-audit failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});
