@@ -165,12 +165,23 @@ interface Timed {
   byAction: Record<string, number>;
 }
 
+let latencyMs = 0;
+
 async function timed<T>(
   name: string,
   fn: (client: iam.IAMClient) => Promise<T>,
 ): Promise<{ t: Timed; value: T }> {
   const client = createIamClient({ retryMode: "adaptive" });
   const counter = countCalls(client);
+  if (latencyMs > 0) {
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        await new Promise((resolve) => setTimeout(resolve, latencyMs));
+        return next(args);
+      },
+      { step: "finalizeRequest", name: "benchSimulatedLatency" },
+    );
+  }
   const started = performance.now();
   const value = await fn(client);
   const t = { name, ms: ms(started), calls: counter.total(), byAction: counter.byAction() };
