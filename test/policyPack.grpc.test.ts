@@ -5,9 +5,13 @@
  * The same inputs run through the in-process harness must give the same diagnostics.
  */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as iam from "@aws-sdk/client-iam";
 import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb";
 import { policies } from "../policypack/policies";
+import { stagePolicyPack } from "../policypack/publish/stage";
 import { adminIam, createUser } from "./support/moto";
 import { assertNoSecrets, registerSecret } from "./support/secretGuard";
 import {
@@ -305,5 +309,57 @@ describe("policy pack served by run-policy-pack (Analyzer gRPC)", function () {
     assert.deepStrictEqual(ds, await harnessStack(rs, file));
     const badSchedule = { type: SCHEDULE, name: "s", props: { userName: "alice", rotationDays: 120 } };
     assert.deepStrictEqual(await analyze(pack.client, badSchedule), []);
+  });
+});
+
+describe("policy pack staged for publishing (self-contained JavaScript)", function () {
+  this.timeout(60_000);
+  let dir: string;
+  let pack: ServedPack;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "keyrotation-pack-"));
+    const files = stagePolicyPack(dir);
+    assert.deepStrictEqual(
+      files.filter((f) => f.startsWith("components/")),
+      ["components/clock.js", "components/exemptions.js", "components/iam.js"],
+    );
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+    assert.deepStrictEqual(Object.keys(pkg.dependencies).sort(), [
+      "@aws-sdk/client-iam",
+      "@pulumi/policy",
+      "@pulumi/pulumi",
+    ]);
+    assert.strictEqual(pkg.version, PACK_VERSION);
+    // What `npm install` does on the machine that runs the published pack.
+    fs.symlinkSync(path.resolve(__dirname, "../node_modules"), path.join(dir, "node_modules"), "dir");
+    pack = await servePolicyPack({ ...process.env, KEYROTATION_NOW: "" }, dir);
+  });
+
+  after(async () => {
+    if (pack) await pack.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("loads without the repository and serves the same policies", async () => {
+    const info = await getAnalyzerInfo(pack.client);
+    assert.strictEqual(info.getName(), "aws-key-rotation");
+    assert.strictEqual(info.getVersion(), PACK_VERSION);
+    assert.deepStrictEqual(
+      policiesFromInfo(info).map((p) => [p.name, p.enforcementLevel]),
+      policies.map((p) => [p.name, p.enforcementLevel]),
+    );
+    const created = new Date(Date.now() - 120 * DAY).toISOString();
+    const ds = await analyzeStack(pack.client, [
+      {
+        type: AWS,
+        name: "old",
+        props: { id: "AKIAOLDKEY0000000001", user: "ci", status: "Active", createDate: created },
+      },
+    ]);
+    assert.deepStrictEqual(
+      ds.map((d) => [d.policyName, d.enforcementLevel, /is Active and (\d+) days old/.exec(d.message)?.[1]]),
+      [["iam-access-key-max-age", "mandatory", "120"]],
+    );
   });
 });

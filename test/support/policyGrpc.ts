@@ -24,10 +24,14 @@ export interface ServedPack {
 }
 
 /** Starts the pack; resolves once it has printed its port. */
-export async function servePolicyPack(env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<ServedPack> {
+export async function servePolicyPack(
+  env: NodeJS.ProcessEnv,
+  packDir = PACK_DIR,
+  timeoutMs = 60_000,
+): Promise<ServedPack> {
   const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack");
-  const child = spawn(process.execPath, [runner, "127.0.0.1:1", PACK_DIR], {
-    cwd: PACK_DIR,
+  const child = spawn(process.execPath, [runner, "127.0.0.1:1", packDir], {
+    cwd: packDir,
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
