@@ -5,7 +5,7 @@ import tseslint from "typescript-eslint";
 import prettier from "eslint-config-prettier";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "**/*.js", "!eslint.config.mjs"] },
+  { ignores: ["dist/**", "node_modules/**", ".cache/**", "**/*.js", "!eslint.config.mjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

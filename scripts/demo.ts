@@ -55,7 +55,9 @@ async function main(): Promise<void> {
     for (const [i, user] of USERS.entries()) {
       await stack.setConfig(`aws-key-rotation:users[${i}]`, user, { path: true });
     }
-    console.log(`Users: ${USERS.join(", ")}. Settings: rotationDays 30, overlapDays 7, maxAgeDays 90, stagger on.\n`);
+    console.log(
+      `Users: ${USERS.join(", ")}. Settings: rotationDays 30, overlapDays 7, maxAgeDays 90, stagger on.\n`,
+    );
     console.log(`${pad("day", 5)}${pad("date", 12)}${pad("user", 19)}${pad("what", 13)}key`);
     let before = await snapshot();
     for (const day of DAYS) {
@@ -73,9 +75,14 @@ async function main(): Promise<void> {
         const now = after.get(user) ?? [];
         const line = (what: string, k: KeyView, note = "") =>
           console.log(`${pad(String(day), 5)}${pad(date, 12)}${pad(user, 19)}${pad(what, 13)}${k.id}${note}`);
-        for (const k of old.filter((o) => !now.some((n) => n.id === o.id))) line("deleted", k, ` (created ${k.created})`);
+        for (const k of old.filter((o) => !now.some((n) => n.id === o.id)))
+          line("deleted", k, ` (created ${k.created})`);
         for (const k of now.filter((n) => !old.some((o) => o.id === n.id))) {
-          line("created", k, k.id === current[user] ? `  current; next rotation ${next[user].slice(0, 10)}` : "");
+          line(
+            "created",
+            k,
+            k.id === current[user] ? `  current; next rotation ${next[user].slice(0, 10)}` : "",
+          );
         }
         for (const k of now.filter((n) => old.some((o) => o.id === n.id && o.status !== n.status))) {
           line(k.status === "Inactive" ? "deactivated" : "reactivated", k, ` (created ${k.created})`);
@@ -85,7 +92,8 @@ async function main(): Promise<void> {
     }
     console.log("\nIAM now:");
     for (const user of USERS) {
-      for (const k of before.get(user) ?? []) console.log(`  ${pad(user, 19)}${k.id}  ${pad(k.status, 9)} created ${k.created}`);
+      for (const k of before.get(user) ?? [])
+        console.log(`  ${pad(user, 19)}${k.id}  ${pad(k.status, 9)} created ${k.created}`);
     }
     console.log(`\nDone in ${Math.round((Date.now() - started) / 1000)} s (${DAYS.length} deploys).`);
   } finally {
