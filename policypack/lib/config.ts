@@ -23,7 +23,7 @@ export function maxAgeDaysSchema(what: string): PropertySchema {
     minimum: MAX_AGE_DAYS.minimum,
     maximum: MAX_AGE_DAYS.maximum,
     description:
-      `${what} The default is ${MAX_AGE_DAYS.default} days (CIS AWS Foundations IAM.3); ` +
+      `${what} The default is ${MAX_AGE_DAYS.default} days (CIS AWS Foundations 1.14, Security Hub IAM.3); ` +
       `allowed values are whole numbers from ${MAX_AGE_DAYS.minimum} to ${MAX_AGE_DAYS.maximum}.`,
   };
 }

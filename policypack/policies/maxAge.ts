@@ -28,14 +28,14 @@ export const MAX_AGE_POLICY_NAME = "iam-access-key-max-age";
 export const iamAccessKeyMaxAge: StackValidationPolicy = {
   name: MAX_AGE_POLICY_NAME,
   description:
-    "Every Active IAM access key in the stack must be younger than maxAgeDays (CIS AWS Foundations IAM.3: rotate keys every 90 days or less).",
+    "Every Active IAM access key in the stack must be at most maxAgeDays old (CIS AWS Foundations 1.14 and Security Hub IAM.3: rotate keys every 90 days or less).",
   enforcementLevel: "mandatory",
   severity: "high",
   framework: {
     name: "CIS AWS Foundations Benchmark",
     version: "3.0.0",
-    reference: "IAM.3",
-    specification: "IAM users' access keys should be rotated every 90 days or less.",
+    reference: "1.14",
+    specification: "Ensure access keys are rotated every 90 days or less (AWS Security Hub control IAM.3).",
   },
   remediationSteps:
     "Rotate the key: let a RotatingAccessKey manage the user's keys and run pulumi up, or create a new key, " +
