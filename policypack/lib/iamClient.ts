@@ -16,6 +16,9 @@ export interface PolicyIamClientOptions {
 }
 
 export function createPolicyIamClient(options: PolicyIamClientOptions): iam.IAMClient {
+  // The SDK warns once per process on Node < 22 about SDK versions this repository does not use
+  // (it pins its SDK); in the pack's process that warning only adds noise to every preview.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   return new iam.IAMClient({
     region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
     maxAttempts: options.maxAttempts,
