@@ -31,9 +31,9 @@ describe("e2e: policy pack aws-key-rotation (real CLI)", function () {
       await stack.init();
       await stack.setConfig("userName", userName);
       const preview = await stack.preview(["--policy-pack", PACK]);
-      assert.strictEqual(preview.code, 0, preview.stdout + preview.stderr);
+      assert.strictEqual(preview.code, 0, preview.visible);
       const up = await stack.up(["--policy-pack", PACK]);
-      assert.strictEqual(up.code, 0, up.stdout + up.stderr);
+      assert.strictEqual(up.code, 0, up.visible);
       keyId = (await listKeys(userName))[0].AccessKeyId as string;
     });
 
@@ -44,12 +44,12 @@ describe("e2e: policy pack aws-key-rotation (real CLI)", function () {
     it("passes at 40 days with the default limit, and fails with --policy-pack-config maxAgeDays 30", async () => {
       await setClock(addDays(T0, 40));
       const ok = await stack.preview(["--policy-pack", PACK]);
-      assert.strictEqual(ok.code, 0, ok.stdout + ok.stderr);
+      assert.strictEqual(ok.code, 0, ok.visible);
       const configFile = path.join(stack.workDir, "policy-config.json");
       fs.writeFileSync(configFile, JSON.stringify({ "iam-access-key-max-age": { maxAgeDays: 30 } }));
       const blocked = await stack.preview(["--policy-pack", PACK, "--policy-pack-config", configFile]);
       assert.notStrictEqual(blocked.code, 0);
-      const text = blocked.stdout + blocked.stderr;
+      const text = blocked.visible;
       assert.ok(text.includes("iam-access-key-max-age"), text);
       assert.ok(text.includes(keyId) && text.includes(userName), text);
       assert.ok(/40 days old/.test(text) && text.includes("30"), text);
@@ -59,11 +59,11 @@ describe("e2e: policy pack aws-key-rotation (real CLI)", function () {
       await setClock(addDays(T0, 100));
       const preview = await stack.preview(["--policy-pack", PACK]);
       assert.notStrictEqual(preview.code, 0);
-      const text = preview.stdout + preview.stderr;
+      const text = preview.visible;
       assert.ok(text.includes("mandatory"), text);
       assert.ok(text.includes(keyId), text);
       assert.ok(/100 days old/.test(text), text);
-      assertNoSecrets(text, "policy output");
+      assertNoSecrets(preview.visible, "policy output");
 
       await stack.setConfig("status", "Inactive");
       const up = await stack.up(["--policy-pack", PACK]);
@@ -96,14 +96,14 @@ describe("e2e: policy pack aws-key-rotation (real CLI)", function () {
 
     it("passes preview and up while it rotates, even after a long gap", async () => {
       const first = await stack.up(["--policy-pack", PACK]);
-      assert.strictEqual(first.code, 0, first.stdout + first.stderr);
+      assert.strictEqual(first.code, 0, first.visible);
       await setClock(addDays(T0, 100));
       // The old key is past 90 days; the plan deactivates it and creates a new one, so the
       // deploy leaves no stale Active key and the policy lets it through.
       const preview = await stack.preview(["--policy-pack", PACK]);
-      assert.strictEqual(preview.code, 0, preview.stdout + preview.stderr);
+      assert.strictEqual(preview.code, 0, preview.visible);
       const up = await stack.up(["--policy-pack", PACK]);
-      assert.strictEqual(up.code, 0, up.stdout + up.stderr);
+      assert.strictEqual(up.code, 0, up.visible);
       const keys = await listKeys(user);
       assert.deepStrictEqual(
         keys.map((k) => k.Status),
@@ -117,7 +117,7 @@ describe("e2e: policy pack aws-key-rotation (real CLI)", function () {
       await stack.setConfig("aws-key-rotation:maxAgeDays", "120");
       const preview = await stack.preview(["--policy-pack", PACK]);
       assert.notStrictEqual(preview.code, 0);
-      const text = preview.stdout + preview.stderr;
+      const text = preview.visible;
       assert.ok(text.includes("rotating-access-key-schedule"), text);
       assert.ok(text.includes("85"), text);
       const up = await stack.up(["--policy-pack", PACK]);

@@ -30,6 +30,12 @@ export interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
+  /**
+   * What a user sees at the CLI's default verbosity: stderr plus, for `--json` runs, every event
+   * except debug diagnostics (the Node SDK logs raw RegisterResource responses, secret values
+   * included, at debug level; the CLI shows them only with --debug/-v or in --json streams).
+   */
+  visible: string;
   /** Engine events from `--event-log`. */
   events: EngineEvent[];
 }
@@ -44,6 +50,7 @@ export interface EngineEvent {
   resOpFailedEvent?: { metadata: { op: string; urn: string } };
   diagnosticEvent?: { message: string; severity: string; urn?: string };
   policyEvent?: { message: string; policyName: string; enforcementLevel: string; resourceUrn?: string };
+  summaryEvent?: { result?: string; resourceChanges?: Record<string, number> };
 }
 
 export interface StackOptions {
@@ -84,19 +91,22 @@ export class TestStack {
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
       PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
       NO_COLOR: "1",
+      // Streams preview events as JSON lines too (`--json`).
+      PULUMI_ENABLE_STREAMING_JSON_PREVIEW: "true",
+      // The type-check is `npm run lint`'s job; here it would only slow every program run.
+      PULUMI_NODEJS_TRANSPILE_ONLY: "true",
       ...this.env,
       ...extra,
     };
   }
 
-  /** Runs `pulumi <args>` in the project folder; never throws for a non-zero exit. */
-  async run(args: string[], extraEnv: Record<string, string> = {}): Promise<RunResult> {
-    const eventLog = path.join(
-      this.workDir,
-      `events-${Date.now()}-${Math.random().toString(36).slice(2)}.jsonl`,
-    );
-    const wantsEvents = ["up", "preview", "refresh", "destroy"].includes(args[0]);
-    const fullArgs = [...args, ...(wantsEvents ? ["--event-log", eventLog] : [])];
+  /**
+   * Runs `pulumi <args>` in the project folder; never throws for a non-zero exit. `up`, `preview`,
+   * `refresh` and `destroy` run with `--json`, which streams engine events, one JSON object a line.
+   */
+  async run(args: string[], extraEnv: Record<string, string> = {}, json = true): Promise<RunResult> {
+    const wantsEvents = json && ["up", "preview", "refresh", "destroy"].includes(args[0]);
+    const fullArgs = [...args, ...(wantsEvents ? ["--json"] : [])];
     const child = spawn("pulumi", fullArgs, {
       cwd: this.options.projectDir,
       env: this.baseEnv(extraEnv),
@@ -108,23 +118,20 @@ export class TestStack {
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
     let events: EngineEvent[] = [];
-    if (wantsEvents && fs.existsSync(eventLog)) {
-      events = fs
-        .readFileSync(eventLog, "utf8")
-        .split("\n")
-        .filter((l) => l.trim() !== "")
-        .map((l) => JSON.parse(l) as EngineEvent);
+    let visible = `${stdout}\n${stderr}`;
+    if (wantsEvents) {
+      const lines = stdout.split("\n").filter((l) => l.startsWith("{"));
+      events = lines.map((l) => JSON.parse(l) as EngineEvent);
+      visible = `${lines.filter((_l, i) => events[i].diagnosticEvent?.severity !== "debug").join("\n")}\n${stderr}`;
     }
-    return { code, stdout, stderr, events };
+    return { code, stdout, stderr, visible, events };
   }
 
   /** Like `run`, but throws with the output when the command fails. */
   async ok(args: string[], extraEnv: Record<string, string> = {}): Promise<RunResult> {
     const result = await this.run(args, extraEnv);
     if (result.code !== 0) {
-      throw new Error(
-        `pulumi ${args.join(" ")} exited with ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`,
-      );
+      throw new Error(`pulumi ${args.join(" ")} exited with ${result.code}\n${result.visible}`);
     }
     return result;
   }
@@ -154,10 +161,11 @@ export class TestStack {
     ]);
   }
 
-  up(extra: string[] = [], env: Record<string, string> = {}) {
+  up(extra: string[] = [], env: Record<string, string> = {}, json = true) {
     return this.run(
       ["up", "--yes", "--skip-preview", "--non-interactive", ...extra, ...this.configArgs()],
       env,
+      json,
     );
   }
 
@@ -165,12 +173,20 @@ export class TestStack {
     return this.run(["preview", "--non-interactive", ...extra, ...this.configArgs()], env);
   }
 
-  refresh(env: Record<string, string> = {}) {
-    return this.run(["refresh", "--yes", "--skip-preview", "--non-interactive", ...this.configArgs()], env);
+  refresh(env: Record<string, string> = {}, json = true) {
+    return this.run(
+      ["refresh", "--yes", "--skip-preview", "--non-interactive", ...this.configArgs()],
+      env,
+      json,
+    );
   }
 
-  destroy(env: Record<string, string> = {}) {
-    return this.run(["destroy", "--yes", "--skip-preview", "--non-interactive", ...this.configArgs()], env);
+  destroy(env: Record<string, string> = {}, json = true) {
+    return this.run(
+      ["destroy", "--yes", "--skip-preview", "--non-interactive", ...this.configArgs()],
+      env,
+      json,
+    );
   }
 
   async outputs(showSecrets = false): Promise<Record<string, unknown>> {
@@ -211,10 +227,28 @@ export function steps(events: EngineEvent[]): string[] {
     .map((e) => e.resourcePreEvent?.metadata)
     .filter(
       (m): m is NonNullable<typeof m> =>
-        m !== undefined && m.op !== "same" && m.op !== "read" && m.op !== "refresh",
+        m !== undefined &&
+        m.type !== "pulumi:pulumi:Stack" &&
+        m.op !== "same" &&
+        m.op !== "read" &&
+        m.op !== "refresh",
     )
     .map((m) => `${m.op} ${m.urn.split("::").pop()}`)
     .sort();
+}
+
+/** Everything the events say, as text: diagnostics and policy violations. */
+export function messages(events: EngineEvent[]): string {
+  return events
+    .map((e) =>
+      e.diagnosticEvent
+        ? `${e.diagnosticEvent.severity}: ${e.diagnosticEvent.message}`
+        : e.policyEvent
+          ? `[${e.policyEvent.enforcementLevel}] ${e.policyEvent.policyName}: ${e.policyEvent.message}`
+          : "",
+    )
+    .filter((m) => m !== "")
+    .join("\n");
 }
 
 export function diagnostics(events: EngineEvent[]): string[] {
