@@ -67,6 +67,22 @@ describe("audit verdicts (table)", () => {
     });
   }
 
+  it("reasons give whole days, and one decimal on the day the limit is crossed", () => {
+    assert.strictEqual(
+      baseVerdict(key({ createDate: daysAgo(90.25) }), rules).reason,
+      "Active and 90.3 days old, over the 90-day limit.",
+    );
+    assert.strictEqual(
+      baseVerdict(key({ createDate: daysAgo(120.75) }), rules).reason,
+      "Active and 120 days old, over the 90-day limit.",
+    );
+    assert.strictEqual(
+      baseVerdict(key({ status: "Inactive", createDate: daysAgo(300), lastUsedDate: daysAgo(30.5) }), rules)
+        .reason,
+      `Inactive and unused for 30.5 days (last used ${daysAgo(30.5).slice(0, 10)}), over the 30-day threshold.`,
+    );
+  });
+
   it("next steps follow the rule and take the user's other key into account", () => {
     const [alone] = judgeUserKeys([key({ createDate: daysAgo(100) })], rules);
     assert.strictEqual(alone.verdict, "rotate");
@@ -121,6 +137,10 @@ describe("audit verdicts (table)", () => {
       expired: false,
     });
     assert.strictEqual(exempt.nextStep, "None until 2027-07-01; then rotate it or renew the exemption.");
+    assert.strictEqual(
+      exempt.reason,
+      "Active and 100 days old, over the 90-day limit, but exempt until 2027-07-01: vendor appliance, CHG-1.",
+    );
     const [expired] = judgeUserKeys(
       [key({ userName: "legacy", accessKeyId: null, createDate: daysAgo(100) })],
       {
@@ -129,6 +149,11 @@ describe("audit verdicts (table)", () => {
       },
     );
     assert.strictEqual(expired.verdict, "rotate");
+    assert.strictEqual(
+      expired.nextStep,
+      "Create a second key for legacy, move applications to it, deactivate key created " +
+        `${daysAgo(100)}, check with GetAccessKeyLastUsed that nothing still uses it, wait a few days, then delete it.`,
+    );
     assert.strictEqual(expired.exemption?.expired, true);
     assert.match(expired.reason, /Its exemption expired on 2027-05-01\.$/);
     const [fine] = judgeUserKeys([key({})], { ...rules, exemptions });

@@ -30,6 +30,14 @@ import {
 import { registerSecret } from "./support/secretGuard";
 
 const DAY = 86_400_000;
+/** The IAM actions docs/audit.md tells people to grant. */
+const AUDIT_ACTIONS = [
+  "iam:ListUsers",
+  "iam:ListAccessKeys",
+  "iam:GetAccessKeyLastUsed",
+  "iam:GenerateCredentialReport",
+  "iam:GetCredentialReport",
+];
 const ROOT = path.resolve(__dirname, "..");
 // Next UTC midnight + 1 h: ahead of the real clock (the override only moves forward), and dates
 // computed from it never straddle midnight.
@@ -111,13 +119,13 @@ describe("audit command (IAM emulator)", function () {
   let exemptionsFile: string;
   const authEmulator: { server?: ChildProcess; ready: Promise<string> } = { ready: Promise.resolve("") };
 
-  /** A second emulator that enforces IAM policies after its first 4 requests; boots while other tests run. */
+  /** A second emulator that enforces IAM policies after its first 8 requests; boots while other tests run. */
   function startAuthEmulator(): void {
     authEmulator.ready = (async () => {
       const port = await freePort();
       const script = path.join(ROOT, "test/support/moto_clock_server.py");
       authEmulator.server = spawn(process.env.KEYROTATION_PYTHON ?? "python3", [script, String(port)], {
-        env: { ...process.env, INITIAL_NO_AUTH_ACTION_COUNT: "4" },
+        env: { ...process.env, INITIAL_NO_AUTH_ACTION_COUNT: "8" },
         stdio: "ignore",
       });
       const endpoint = `http://127.0.0.1:${port}`;
@@ -585,45 +593,57 @@ describe("audit command (IAM emulator)", function () {
   });
 
   describe("with an emulator that enforces IAM policies", () => {
-    it("access denied names the IAM action that is missing; exit 2", async () => {
+    it("the documented policy is enough for every source; without iam:ListAccessKeys the error names it (exit 2)", async () => {
       const endpoint = await authEmulator.ready;
       const boot = new iam.IAMClient({ region: "us-east-1", endpoint });
-      // The first 4 requests run unchecked: an auditor that may list users but not their keys.
-      await boot.send(new iam.CreateUserCommand({ UserName: "auditor" }));
-      const policy = await boot.send(
-        new iam.CreatePolicyCommand({
-          PolicyName: "list-users-only",
-          PolicyDocument: JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Action: ["iam:ListUsers"], Resource: "*" }],
-          }),
-        }),
-      );
-      await boot.send(
-        new iam.AttachUserPolicyCommand({ UserName: "auditor", PolicyArn: policy.Policy?.Arn }),
-      );
-      const created = await boot.send(new iam.CreateAccessKeyCommand({ UserName: "auditor" }));
-      boot.destroy();
-      registerSecret(created.AccessKey?.SecretAccessKey);
-      const r = await run(["audit", "--source", "live"], {
-        createClient: (o) =>
-          instrumentClient(
-            createIamClient({
-              ...o,
-              endpoint,
-              credentials: {
-                accessKeyId: created.AccessKey?.AccessKeyId ?? "",
-                secretAccessKey: created.AccessKey?.SecretAccessKey ?? "",
-              },
+      // The first 8 requests run unchecked: two auditors, one with the documented policy, one
+      // that may only list users. Everything after that is checked against their policies.
+      const auditors: Record<string, { accessKeyId: string; secretAccessKey: string }> = {};
+      for (const [name, actions] of [
+        ["auditor-full", AUDIT_ACTIONS],
+        ["auditor-limited", ["iam:ListUsers"]],
+      ] as const) {
+        await boot.send(new iam.CreateUserCommand({ UserName: name }));
+        const policy = await boot.send(
+          new iam.CreatePolicyCommand({
+            PolicyName: `${name}-policy`,
+            PolicyDocument: JSON.stringify({
+              Version: "2012-10-17",
+              Statement: [{ Effect: "Allow", Action: actions, Resource: "*" }],
             }),
-          ),
+          }),
+        );
+        await boot.send(new iam.AttachUserPolicyCommand({ UserName: name, PolicyArn: policy.Policy?.Arn }));
+        const created = await boot.send(new iam.CreateAccessKeyCommand({ UserName: name }));
+        registerSecret(created.AccessKey?.SecretAccessKey);
+        auditors[name] = {
+          accessKeyId: created.AccessKey?.AccessKeyId ?? "",
+          secretAccessKey: created.AccessKey?.SecretAccessKey ?? "",
+        };
+      }
+      boot.destroy();
+      const as = (name: string): Partial<CliIo> => ({
+        // This emulator's clock is the real one.
+        env: { ...process.env, KEYROTATION_NOW: "" },
+        createClient: (o) =>
+          instrumentClient(createIamClient({ ...o, endpoint, credentials: auditors[name] })),
       });
-      assert.strictEqual(r.code, 2);
-      assert.strictEqual(r.stdout, "");
-      assert.match(
-        r.stderr,
-        /^error: Access denied \(calling iam:ListAccessKeys\): the audit's credentials may not call iam:ListAccessKeys\. Grant iam:ListAccessKeys .* IAM said: User: arn:aws:iam::123456789012:user\/auditor is not authorized to perform: iam:ListAccessKeys/,
-      );
+      for (const source of ["live", "report", "auto"]) {
+        const r = await run(["audit", "--source", source], as("auditor-full"));
+        assert.deepStrictEqual([source, r.code, r.stderr.replace(/^warning: .*\n/gm, "")], [source, 0, ""]);
+      }
+      for (const source of ["live", "auto"]) {
+        const r = await run(["audit", "--source", source], as("auditor-limited"));
+        assert.strictEqual(r.code, 2);
+        assert.strictEqual(r.stdout, "");
+        assert.match(
+          r.stderr,
+          /^error: Access denied \(calling iam:ListAccessKeys\): the audit's credentials may not call iam:ListAccessKeys\. Grant iam:ListAccessKeys .* IAM said: User: arn:aws:iam::123456789012:user\/auditor-limited is not authorized to perform: iam:ListAccessKeys/,
+        );
+      }
+      const report = await run(["audit", "--source", "report"], as("auditor-limited"));
+      assert.strictEqual(report.code, 2);
+      assert.match(report.stderr, /^error: Access denied \(calling iam:GetCredentialReport\)/);
     });
   });
 });

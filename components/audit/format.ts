@@ -80,7 +80,7 @@ export const TABLE_COLUMNS = [
 function tableCells(f: Finding): string[] {
   return [
     f.userName,
-    f.accessKeyId ?? "(not in report)",
+    f.accessKeyId ?? "(no id in report)",
     f.status,
     f.createDate.slice(0, 10),
     String(f.ageDays),

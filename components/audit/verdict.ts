@@ -79,12 +79,17 @@ function plusDays(iso: string, n: number): Date {
 
 /** How a key is named in messages: its id, or its creation date when the id is unknown. */
 export function keyRef(key: Pick<AuditKey, "accessKeyId" | "createDate">): string {
-  return key.accessKeyId ? `key ${key.accessKeyId}` : `the key created ${key.createDate}`;
+  return key.accessKeyId ? `key ${key.accessKeyId}` : `key created ${key.createDate}`;
 }
 
 interface Base {
   verdict: "rotate" | "delete" | "ok";
   reason: string;
+}
+
+/** Whole days, or one decimal on the day a threshold is crossed ("90.3 days", not "90 days, over 90"). */
+function dayCount(value: number, threshold: number): string {
+  return Math.floor(value) === threshold ? value.toFixed(1) : String(Math.floor(value));
 }
 
 /** The verdict of one key before exemptions. */
@@ -93,7 +98,7 @@ export function baseVerdict(
   rules: Pick<AuditRules, "maxAgeDays" | "unusedDays" | "now">,
 ): Base {
   const age = days(key.createDate, rules.now);
-  const ageWhole = Math.floor(age);
+  const ageWhole = dayCount(age, rules.maxAgeDays);
   if (key.status === "Active") {
     if (age > rules.maxAgeDays) {
       return {
@@ -112,12 +117,12 @@ export function baseVerdict(
   if (unused > rules.unusedDays) {
     return {
       verdict: "delete",
-      reason: `Inactive and unused for ${Math.floor(unused)} days (${used}), over the ${rules.unusedDays}-day threshold.`,
+      reason: `Inactive and unused for ${dayCount(unused, rules.unusedDays)} days (${used}), over the ${rules.unusedDays}-day threshold.`,
     };
   }
   return {
     verdict: "ok",
-    reason: `Inactive, unused for ${Math.floor(unused)} days (${used}), within the ${rules.unusedDays}-day threshold.`,
+    reason: `Inactive, unused for ${dayCount(unused, rules.unusedDays)} days (${used}), within the ${rules.unusedDays}-day threshold.`,
   };
 }
 
@@ -195,7 +200,7 @@ export function judgeUserKeys(keys: readonly AuditKey[], rules: AuditRules): Fin
         ...key,
         ageDays,
         verdict: "exempt",
-        reason: `${base.reason.slice(0, -1)}, but exempt until ${exemption.expires}: ${exemption.reason}`,
+        reason: `${base.reason.slice(0, -1)}, but exempt until ${exemption.expires}: ${exemption.reason.trim()}${/[.!?]$/.test(exemption.reason.trim()) ? "" : "."}`,
         nextStep: `None until ${exemption.expires}; then ${base.verdict} it or renew the exemption.`,
         exemption,
       };
