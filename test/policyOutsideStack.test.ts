@@ -70,6 +70,8 @@ async function ageBy(from: string, days: number): Promise<void> {
 
 describe("policy iam-access-keys-outside-stack (IAM emulator)", function () {
   this.timeout(30_000);
+  // Other suites share the emulator: start from the real clock whatever they left behind.
+  before(resetClock);
   afterEach(resetClock);
 
   it("reports a stale Active key the stack does not manage, and nothing else", async () => {

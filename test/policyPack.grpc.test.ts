@@ -46,6 +46,11 @@ const DYNAMIC = "pulumi-nodejs:dynamic/keyrotation:AccessKey";
 const AWS = "aws:iam/accessKey:AccessKey";
 const SCHEDULE = "pulumi-nodejs:dynamic/keyrotation:RotationSchedule";
 const COMPONENT = "keyrotation:iam:RotatingAccessKey";
+// Users that exist nowhere in IAM: other suites create "alice" and friends in the shared emulator,
+// and the outside-the-stack policy would find their keys.
+const ALICE = `alice-${process.pid}-nowhere`;
+const BOB = `bob-${process.pid}-nowhere`;
+const CI = `ci-${process.pid}-nowhere`;
 
 describe("policy pack served by run-policy-pack (Analyzer gRPC)", function () {
   this.timeout(60_000);
@@ -62,7 +67,7 @@ describe("policy pack served by run-policy-pack (Analyzer gRPC)", function () {
         type: DYNAMIC,
         name: "alice-key-a",
         props: {
-          userName: "alice",
+          userName: ALICE,
           accessKeyId: "AKIAALICECURRENT0001",
           secretAccessKey: secret(SECRET),
           status: "Active",
@@ -74,7 +79,7 @@ describe("policy pack served by run-policy-pack (Analyzer gRPC)", function () {
         type: DYNAMIC,
         name: "alice-key-b",
         props: {
-          userName: "alice",
+          userName: ALICE,
           accessKeyId: "AKIAALICEPREVIOUS001",
           secretAccessKey: secret(SECRET),
           status: "Inactive",
@@ -84,7 +89,7 @@ describe("policy pack served by run-policy-pack (Analyzer gRPC)", function () {
       {
         type: AWS,
         name: "ci-key",
-        props: { id: "AKIACIUSERKEY0000001", user: "ci", status: "Active", createDate: daysBefore(at, 30) },
+        props: { id: "AKIACIUSERKEY0000001", user: CI, status: "Active", createDate: daysBefore(at, 30) },
       },
       { type: "pulumi:pulumi:Stack", name: "keyrotation-dev", props: {} },
     ];
@@ -183,7 +188,9 @@ describe("policy pack served by run-policy-pack (Analyzer gRPC)", function () {
     );
     assert.match(
       ds[0].message,
-      /Access key AKIAALICECURRENT0001 of IAM user alice is Active and 91 days old .* limit of 90 days/,
+      new RegExp(
+        `Access key AKIAALICECURRENT0001 of IAM user ${ALICE} is Active and 91 days old .* limit of 90 days`,
+      ),
     );
   });
 
@@ -209,7 +216,7 @@ describe("policy pack served by run-policy-pack (Analyzer gRPC)", function () {
       type: DYNAMIC,
       name: "bob-key-a",
       props: {
-        userName: "bob",
+        userName: BOB,
         accessKeyId: "AKIABOBCURRENT000001",
         secretAccessKey: secret(SECRET),
         status: "Active",
@@ -252,7 +259,7 @@ describe("policy pack served by run-policy-pack (Analyzer gRPC)", function () {
       type: SCHEDULE,
       name: "alice-schedule",
       props: {
-        userName: "alice",
+        userName: ALICE,
         rotationDays: 30,
         overlapDays: 7,
         maxAgeDays: 90,
@@ -268,7 +275,7 @@ describe("policy pack served by run-policy-pack (Analyzer gRPC)", function () {
     );
     assert.match(
       ds[0].message,
-      /RotationSchedule "alice-schedule" \(IAM user alice\) rotates every 120 days/,
+      new RegExp(`RotationSchedule "alice-schedule" \\(IAM user ${ALICE}\\) rotates every 120 days`),
     );
     assert.deepStrictEqual(ds, await runResourcePolicies(policies, bad, { config: {} }));
     assert.deepStrictEqual(
@@ -280,7 +287,7 @@ describe("policy pack served by run-policy-pack (Analyzer gRPC)", function () {
         await analyze(pack.client, {
           type: COMPONENT,
           name: "alice",
-          props: { userName: "alice", rotationDays: 90 },
+          props: { userName: ALICE, rotationDays: 90 },
         })
       ).length,
       1,
@@ -307,7 +314,7 @@ describe("policy pack served by run-policy-pack (Analyzer gRPC)", function () {
     );
     assert.match(ds[0].message, /older than the limit of 30 days/);
     assert.deepStrictEqual(ds, await harnessStack(rs, file));
-    const badSchedule = { type: SCHEDULE, name: "s", props: { userName: "alice", rotationDays: 120 } };
+    const badSchedule = { type: SCHEDULE, name: "s", props: { userName: ALICE, rotationDays: 120 } };
     assert.deepStrictEqual(await analyze(pack.client, badSchedule), []);
   });
 });
@@ -354,7 +361,7 @@ describe("policy pack staged for publishing (self-contained JavaScript)", functi
       {
         type: AWS,
         name: "old",
-        props: { id: "AKIAOLDKEY0000000001", user: "ci", status: "Active", createDate: created },
+        props: { id: "AKIAOLDKEY0000000001", user: CI, status: "Active", createDate: created },
       },
     ]);
     assert.deepStrictEqual(
