@@ -107,6 +107,29 @@ describe("AccessKey provider through Pulumi's dynamic-provider host", function (
     });
   });
 
+  it("a refused delete reaches the engine as a full error: key id, last use, service, region, remedy", async () => {
+    const userName = await createUser("host-guard");
+    const __provider = provider("host-key");
+    const checked = await host.check(h, urn, {}, { __provider, userName, verifyTimeoutSeconds: 10 });
+    const created = await host.create(h, urn, checked.inputs);
+    registerSecret(created.properties.secretAccessKey as string);
+    // Verification signed a request with the new key: IAM recorded a use just now.
+    await assert.rejects(host.destroy(h, urn, created.id, created.properties), (err: Error) => {
+      for (const part of [
+        `Refusing to delete access key ${created.id}`,
+        `IAM user "${userName}"`,
+        "service sts in region us-east-1",
+        "forceDelete: true",
+      ]) {
+        assert.ok(err.message.includes(part), `missing "${part}" in: ${err.message}`);
+      }
+      assert.deepStrictEqual(findSecrets(err.message), []);
+      return true;
+    });
+    assert.strictEqual((await listKeys(userName)).length, 1);
+    assert.ok(!h.stderr().includes("[object Object]"), "the host printed an error without message");
+  });
+
   it("plans a schedule in check, from IAM and the clock", async () => {
     const userName = await createUser("host-sched");
     const __provider = provider("host-schedule");
