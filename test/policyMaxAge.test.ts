@@ -131,7 +131,7 @@ describe("policy iam-access-key-max-age", () => {
     const justOver = new Date(at.getTime() - 90 * 86_400_000 - 60_000).toISOString();
     const ds = await run(withProps(compliantStack(), "alice-key-a", { createDate: justOver }));
     assert.strictEqual(ds.length, 1);
-    assert.match(ds[0].message, /is Active and 90 days old .* older than the limit of 90 days/);
+    assert.match(ds[0].message, /is Active and 90\.0 days old .* older than the limit of 90 days/);
   });
 
   it("reports a stale aws.iam.AccessKey with the replace fix", async () => {

@@ -45,9 +45,12 @@ export function reportExpiredExemptions(
   }
 }
 
-/** Whole days, for messages. */
-export function wholeDays(days: number): number {
-  return Math.floor(days);
+/**
+ * An age for messages: whole days elapsed, or one decimal on the day the limit is crossed
+ * ("90.3 days", not "90 days, older than the limit of 90 days"), as the audit command shows it.
+ */
+export function ageText(days: number, limit: number): string {
+  return Math.floor(days) === limit ? days.toFixed(1) : String(Math.floor(days));
 }
 
 /** A short, single-line description of an error, free of stack traces. */

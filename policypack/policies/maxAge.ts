@@ -12,7 +12,7 @@ import {
   readExemptions,
   readInteger,
 } from "../lib/config";
-import { reportExpiredExemptions, wholeDays } from "../lib/report";
+import { reportExpiredExemptions, ageText } from "../lib/report";
 import { AWS_ACCESS_KEY_TYPE, StackKey, stackKeys } from "../lib/resources";
 
 export const MAX_AGE_POLICY_NAME = "iam-access-key-max-age";
@@ -96,7 +96,7 @@ function staleKeyMessage(key: StackKey, ageDays: number, maxAgeDays: number): st
         `(pulumi up --replace '${key.urn}'), or let a RotatingAccessKey manage the user's keys.`
       : `Rotate it: run pulumi up so that its RotatingAccessKey rotates it (rotationDays + overlapDays must stay below ${maxAgeDays}).`;
   return (
-    `Access key ${id} of IAM user ${user} is Active and ${wholeDays(ageDays)} days old ` +
+    `Access key ${id} of IAM user ${user} is Active and ${ageText(ageDays, maxAgeDays)} days old ` +
     `(created ${key.createDate}), older than the limit of ${maxAgeDays} days. ${fix} ` +
     `To accept it for a while, add an exemption with a reason and an expiry date to the ${MAX_AGE_POLICY_NAME} configuration.`
   );

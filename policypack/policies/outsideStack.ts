@@ -17,7 +17,7 @@ import {
   readInteger,
 } from "../lib/config";
 import { createPolicyIamClient } from "../lib/iamClient";
-import { advisory, describeError, reportExpiredExemptions, wholeDays } from "../lib/report";
+import { advisory, describeError, reportExpiredExemptions, ageText } from "../lib/report";
 import { ResourceLike, SCHEDULE_TYPES, readString, stackKeys } from "../lib/resources";
 
 export const OUTSIDE_STACK_POLICY_NAME = "iam-access-keys-outside-stack";
@@ -139,7 +139,7 @@ export async function checkKeysOutsideStack(
     const match = findExemption(exemptions, key, at);
     if (match && !match.expired) continue;
     reportViolation(
-      `Access key ${key.accessKeyId} of IAM user ${key.userName} is Active and ${wholeDays(ageDays)} days old ` +
+      `Access key ${key.accessKeyId} of IAM user ${key.userName} is Active and ${ageText(ageDays, maxAgeDays)} days old ` +
         `(created ${key.createDate}), older than the limit of ${maxAgeDays} days, and this stack does not manage it ` +
         `(it was made outside Pulumi or by another stack). Deactivate it once nothing uses it ` +
         `(aws iam update-access-key --user-name ${key.userName} --access-key-id ${key.accessKeyId} --status Inactive), ` +
