@@ -138,7 +138,21 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
   constructor(name: string, args: RotatingAccessKeyArgs, opts?: pulumi.ComponentResourceOptions) {
     // Bad settings fail here, at preview, before anything is registered or any AWS call.
     validateArgs(name, args);
-    super(ROTATING_ACCESS_KEY_TOKEN, name, {}, opts);
+    // The settings are recorded as the component's inputs, so that policies see what was asked for.
+    super(
+      ROTATING_ACCESS_KEY_TOKEN,
+      name,
+      {
+        userName: args.userName,
+        rotationDays: args.rotationDays ?? DEFAULTS.rotationDays,
+        overlapDays: args.overlapDays ?? DEFAULTS.overlapDays,
+        maxAgeDays: args.maxAgeDays ?? DEFAULTS.maxAgeDays,
+        deletionGuardHours: args.deletionGuardHours ?? DEFAULTS.deletionGuardHours,
+        staggerDays: args.staggerDays ?? DEFAULTS.staggerDays,
+        unmanagedKeys: args.unmanagedKeys ?? DEFAULTS.unmanagedKeys,
+      },
+      opts,
+    );
 
     this.schedule = new RotationSchedule(
       `${name}-schedule`,

@@ -10,7 +10,7 @@ import * as iam from "@aws-sdk/client-iam";
 import * as path from "path";
 import { addDays } from "../../components/clock";
 import { adminIam, createUser, listKeys, setClock } from "../support/moto";
-import { REPO_ROOT, steps, TestStack } from "../support/pulumiCli";
+import { REPO_ROOT, TestStack } from "../support/pulumiCli";
 import { assertNoSecrets } from "../support/secretGuard";
 
 const PACK = path.join(REPO_ROOT, "policypack");
@@ -23,6 +23,7 @@ describe("e2e: policy pack aws-key-rotation (real CLI)", function () {
     let stack: TestStack;
     let userName: string;
     let keyId: string;
+    let created: Date;
 
     before(async () => {
       await setClock(T0);
@@ -34,7 +35,9 @@ describe("e2e: policy pack aws-key-rotation (real CLI)", function () {
       assert.strictEqual(preview.code, 0, preview.visible);
       const up = await stack.up(["--policy-pack", PACK]);
       assert.strictEqual(up.code, 0, up.visible);
-      keyId = (await listKeys(userName))[0].AccessKeyId as string;
+      const [key] = await listKeys(userName);
+      keyId = key.AccessKeyId as string;
+      created = key.CreateDate as Date;
     });
 
     after(async () => {
@@ -42,7 +45,7 @@ describe("e2e: policy pack aws-key-rotation (real CLI)", function () {
     });
 
     it("passes at 40 days with the default limit, and fails with --policy-pack-config maxAgeDays 30", async () => {
-      await setClock(addDays(T0, 40));
+      await setClock(addDays(created, 40.01));
       const ok = await stack.preview(["--policy-pack", PACK]);
       assert.strictEqual(ok.code, 0, ok.visible);
       const configFile = path.join(stack.workDir, "policy-config.json");
@@ -56,7 +59,7 @@ describe("e2e: policy pack aws-key-rotation (real CLI)", function () {
     });
 
     it("blocks preview and up at 100 days; the blocked up changes nothing", async () => {
-      await setClock(addDays(T0, 100));
+      await setClock(addDays(created, 100.01));
       const preview = await stack.preview(["--policy-pack", PACK]);
       assert.notStrictEqual(preview.code, 0);
       const text = preview.visible;
@@ -65,10 +68,14 @@ describe("e2e: policy pack aws-key-rotation (real CLI)", function () {
       assert.ok(/100 days old/.test(text), text);
       assertNoSecrets(preview.visible, "policy output");
 
-      await stack.setConfig("status", "Inactive");
+      // A change that leaves the stale key Active: the policy blocks the whole deploy.
+      const before = await stack.exportState();
+      await stack.setConfig("forceDelete", "true");
       const up = await stack.up(["--policy-pack", PACK]);
       assert.notStrictEqual(up.code, 0);
-      assert.deepStrictEqual(steps(up.events), []);
+      assert.ok(up.visible.includes(keyId), up.visible);
+      const after = await stack.exportState();
+      assert.deepStrictEqual(after.resources, before.resources);
       const keys = await listKeys(userName);
       assert.deepStrictEqual(
         keys.map((k) => [k.AccessKeyId, k.Status]),
@@ -120,9 +127,11 @@ describe("e2e: policy pack aws-key-rotation (real CLI)", function () {
       const text = preview.visible;
       assert.ok(text.includes("rotating-access-key-schedule"), text);
       assert.ok(text.includes("85"), text);
+      const before = await stack.exportState();
       const up = await stack.up(["--policy-pack", PACK]);
       assert.notStrictEqual(up.code, 0);
-      assert.deepStrictEqual(steps(up.events), []);
+      assert.ok(up.visible.includes("rotating-access-key-schedule"), up.visible);
+      assert.deepStrictEqual((await stack.exportState()).resources, before.resources);
     });
   });
 });

@@ -181,14 +181,20 @@ describe("e2e: rotation over simulated months (root project)", function () {
   it("destroy refuses to delete the key the application just used, and says how to proceed", async () => {
     const out = await stack.outputs(true);
     const id = (out.accessKeyIds as Record<string, string>)[user];
+    const previous = (out.previousAccessKeyIds as Record<string, string>)[user];
     await useKey(id, secrets.get(id) as string);
     const destroy = await stack.destroy();
     assert.notStrictEqual(destroy.code, 0);
     const text = destroy.visible;
-    assert.ok(text.includes(`Refusing to delete access key ${id}`), text);
+    // The previous key (which depends on the current one) goes first; the application used it
+    // minutes before the day-295 deploy, so the guard stops the destroy there.
+    assert.ok(text.includes(`Refusing to delete access key ${previous}`), text);
     assert.ok(text.includes("forceDelete: true"), text);
     assertNoSecrets(destroy.visible, "destroy output");
-    assert.ok((await listKeys(user)).some((k) => k.AccessKeyId === id));
+    assert.deepStrictEqual(
+      (await listKeys(user)).map((k) => k.AccessKeyId),
+      [previous, id],
+    );
     await stack.setConfig("aws-key-rotation:forceDelete", "true");
     const up = await stack.up();
     assert.strictEqual(up.code, 0, up.stderr);

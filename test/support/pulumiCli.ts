@@ -161,12 +161,13 @@ export class TestStack {
     ]);
   }
 
+  /**
+   * `pulumi up --yes`. The preview phase is skipped (tests preview separately) unless a policy
+   * pack is given: stack policies run after the changes when there is no preview.
+   */
   up(extra: string[] = [], env: Record<string, string> = {}, json = true) {
-    return this.run(
-      ["up", "--yes", "--skip-preview", "--non-interactive", ...extra, ...this.configArgs()],
-      env,
-      json,
-    );
+    const skip = extra.includes("--policy-pack") ? [] : ["--skip-preview"];
+    return this.run(["up", "--yes", ...skip, "--non-interactive", ...extra, ...this.configArgs()], env, json);
   }
 
   preview(extra: string[] = [], env: Record<string, string> = {}) {

@@ -1,0 +1,47 @@
+/**
+ * The package root after `npm run build` (npm test builds first): what `require("pulumi-aws-key-rotation")`
+ * gives a consumer.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+
+const ROOT = path.resolve(__dirname, "..");
+
+describe("package", () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as Record<string, unknown>;
+
+  it("is named pulumi-aws-key-rotation, with main/types in the build and a supported Node range", () => {
+    assert.strictEqual(pkg.name, "pulumi-aws-key-rotation");
+    assert.strictEqual(pkg.main, "dist/components/index.js");
+    assert.strictEqual(pkg.types, "dist/components/index.d.ts");
+    assert.deepStrictEqual(pkg.engines, { node: ">=20.0.0 <23" });
+    assert.deepStrictEqual(pkg.bin, { "pulumi-aws-key-rotation": "dist/components/audit/cli.js" });
+  });
+
+  it("exports RotatingAccessKey and its types from the built root", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const api = require(ROOT) as Record<string, unknown>;
+    for (const name of [
+      "RotatingAccessKey",
+      "AccessKey",
+      "RotationSchedule",
+      "nextPlan",
+      "DEFAULTS",
+      "KeyInUseError",
+    ]) {
+      assert.strictEqual(typeof api[name] === "function" || typeof api[name] === "object", true, name);
+    }
+    assert.strictEqual(api.ROTATING_ACCESS_KEY_TOKEN, "keyrotation:iam:RotatingAccessKey");
+    assert.strictEqual(api.ACCESS_KEY_TOKEN, "pulumi-nodejs:dynamic/keyrotation:AccessKey");
+    assert.ok(fs.existsSync(path.join(ROOT, "dist", "components", "index.d.ts")));
+  });
+
+  it("pins every dependency to an exact version", () => {
+    for (const field of ["dependencies", "devDependencies"]) {
+      for (const [name, version] of Object.entries(pkg[field] as Record<string, string>)) {
+        assert.match(version, /^\d+\.\d+\.\d+$/, `${name}@${version}`);
+      }
+    }
+  });
+});
