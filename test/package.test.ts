@@ -20,7 +20,6 @@ describe("package", () => {
   });
 
   it("exports RotatingAccessKey and its types from the built root", () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const api = require(ROOT) as Record<string, unknown>;
     for (const name of [
       "RotatingAccessKey",
