@@ -1,0 +1,106 @@
+/**
+ * Publishing the current key to Secrets Manager, against the emulator.
+ */
+import * as assert from "assert";
+import * as sm from "@aws-sdk/client-secrets-manager";
+import { publicationProvider, publishKey } from "../components/secretPublication";
+import { KeyRotationError } from "../components/errors";
+import { emulator, freePort } from "./support/moto";
+import { findSecrets, registerSecret } from "./support/secretGuard";
+
+const SECRET_A = "publication-test-secret-aaaaaaaaaaaaaaaaaaa";
+const SECRET_B = "publication-test-secret-bbbbbbbbbbbbbbbbbbb";
+
+async function secretValue(id: string): Promise<Record<string, string>> {
+  const client = new sm.SecretsManagerClient({ region: "us-east-1", endpoint: emulator().endpoint });
+  try {
+    const out = await client.send(new sm.GetSecretValueCommand({ SecretId: id }));
+    return JSON.parse(out.SecretString ?? "{}") as Record<string, string>;
+  } finally {
+    client.destroy();
+  }
+}
+
+describe("SecretPublication against the emulator", () => {
+  before(() => {
+    registerSecret(SECRET_A);
+    registerSecret(SECRET_B);
+  });
+
+  it("creates the secret on first publication, then writes new versions", async () => {
+    const secretId = `keyrotation-test/${process.pid}/svc`;
+    const first = await publishKey({
+      secretId,
+      userName: "svc",
+      accessKeyId: "AKIAFIRST00000000001",
+      secretAccessKey: SECRET_A,
+    });
+    assert.ok(first.secretArn.includes(secretId), first.secretArn);
+    assert.deepStrictEqual(await secretValue(secretId), {
+      userName: "svc",
+      accessKeyId: "AKIAFIRST00000000001",
+      secretAccessKey: SECRET_A,
+    });
+    const second = await publishKey({
+      secretId,
+      userName: "svc",
+      accessKeyId: "AKIASECOND0000000002",
+      secretAccessKey: SECRET_B,
+    });
+    assert.strictEqual(second.secretArn, first.secretArn);
+    assert.notStrictEqual(second.versionId, first.versionId);
+    assert.strictEqual((await secretValue(secretId)).accessKeyId, "AKIASECOND0000000002");
+  });
+
+  it("diffs on the key, replaces on another secret, and rejects an empty secret id", async () => {
+    const olds = {
+      secretId: "s",
+      userName: "u",
+      accessKeyId: "AKIAFIRST00000000001",
+      secretAccessKey: SECRET_A,
+      secretArn: "arn",
+      versionId: "v",
+    };
+    const diff = publicationProvider.diff as NonNullable<typeof publicationProvider.diff>;
+    assert.deepStrictEqual(await diff("id", olds, { ...olds, accessKeyId: "AKIASECOND0000000002" }), {
+      changes: true,
+      replaces: [],
+    });
+    assert.deepStrictEqual(await diff("id", olds, { ...olds, secretId: "t" }), {
+      changes: true,
+      replaces: ["secretId"],
+    });
+    assert.deepStrictEqual(await diff("id", olds, { ...olds }), { changes: false, replaces: [] });
+    const check = publicationProvider.check as NonNullable<typeof publicationProvider.check>;
+    const result = await check({}, { secretId: " ", userName: "u" });
+    assert.strictEqual(result.failures?.[0].property, "secretsManagerSecretId");
+  });
+
+  it("fails with the key id and the fix, never the secret, when Secrets Manager is unreachable", async () => {
+    const saved = process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
+    process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = `http://127.0.0.1:${await freePort()}`;
+    try {
+      await assert.rejects(
+        publishKey({
+          secretId: "x",
+          userName: "svc",
+          accessKeyId: "AKIAFIRST00000000001",
+          secretAccessKey: SECRET_A,
+        }),
+        (err: Error) => {
+          assert.ok(err instanceof KeyRotationError);
+          assert.ok(
+            err.message.startsWith(
+              'Publishing access key AKIAFIRST00000000001 to Secrets Manager secret "x" failed',
+            ),
+          );
+          assert.ok(err.message.includes("secretsmanager:PutSecretValue"));
+          assert.deepStrictEqual(findSecrets(err.message), []);
+          return true;
+        },
+      );
+    } finally {
+      process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = saved;
+    }
+  });
+});
