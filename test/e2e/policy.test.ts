@@ -68,16 +68,18 @@ describe("e2e: policy pack aws-key-rotation (real CLI)", function () {
       assert.ok(/100 days old/.test(text), text);
       assertNoSecrets(preview.visible, "policy output");
 
-      // A change that leaves the stale key Active: the policy blocks the whole deploy.
-      const before = await stack.exportState();
-      await stack.setConfig("forceDelete", "true");
+      // A change elsewhere in the stack (a second key): the policy blocks the whole deploy at its
+      // preview, so nothing is created. (A change to the stale key itself would be judged after the
+      // update: at preview the engine plans a dynamic resource's outputs from its inputs, so the
+      // key's id and creation date are unknown then. README, "Known limits".)
+      await stack.setConfig("secondKey", "true");
       const up = await stack.up(["--policy-pack", PACK]);
       assert.notStrictEqual(up.code, 0);
       assert.ok(up.visible.includes(keyId), up.visible);
-      const key = (await stack.exportState()).resources.find((r) => r.type.endsWith("keyrotation:AccessKey"));
-      const keyBefore = before.resources.find((r) => r.type.endsWith("keyrotation:AccessKey"));
-      assert.strictEqual(key?.id, keyBefore?.id);
-      assert.strictEqual(key?.outputs?.forceDelete, false, "the blocked update was not applied");
+      assert.strictEqual(
+        (await stack.exportState()).resources.filter((r) => r.type.endsWith("keyrotation:AccessKey")).length,
+        1,
+      );
       const keys = await listKeys(userName);
       assert.deepStrictEqual(
         keys.map((k) => [k.AccessKeyId, k.Status]),

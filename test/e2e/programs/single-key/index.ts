@@ -8,6 +8,11 @@ const key = new AccessKey("key", {
   forceDelete: config.getBoolean("forceDelete") ?? false,
 });
 
+// A second key for the same user, when asked: a change elsewhere in the stack.
+if (config.getBoolean("secondKey")) {
+  new AccessKey("second", { userName: config.require("userName") });
+}
+
 export const accessKeyId = key.accessKeyId;
 export const status = key.status;
 export const secretAccessKey = key.secretAccessKey;
