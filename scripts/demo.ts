@@ -48,8 +48,11 @@ async function main(): Promise<void> {
   const stack = new TestStack({ projectDir: REPO_ROOT, stackName: "demo" });
   try {
     for (const user of USERS) await adminIam().send(new iam.CreateUserCommand({ UserName: user }));
+    // Day 0 is the next 09:00 UTC at least an hour away (the clock can only move forward).
     const T0 = new Date(Date.now() + 3_600_000);
+    const start = T0.getTime();
     T0.setUTCHours(9, 0, 0, 0);
+    if (T0.getTime() < start) T0.setUTCDate(T0.getUTCDate() + 1);
     await setClock(T0);
     await stack.init();
     for (const [i, user] of USERS.entries()) {
