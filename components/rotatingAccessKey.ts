@@ -138,37 +138,20 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
   constructor(name: string, args: RotatingAccessKeyArgs, opts?: pulumi.ComponentResourceOptions) {
     // Bad settings fail here, at preview, before anything is registered or any AWS call.
     validateArgs(name, args);
+    const settings = {
+      userName: args.userName,
+      rotationDays: args.rotationDays ?? DEFAULTS.rotationDays,
+      overlapDays: args.overlapDays ?? DEFAULTS.overlapDays,
+      maxAgeDays: args.maxAgeDays ?? DEFAULTS.maxAgeDays,
+      deletionGuardHours: args.deletionGuardHours ?? DEFAULTS.deletionGuardHours,
+      staggerDays: args.staggerDays ?? DEFAULTS.staggerDays,
+      forceDelete: args.forceDelete ?? DEFAULTS.forceDelete,
+      unmanagedKeys: args.unmanagedKeys ?? DEFAULTS.unmanagedKeys,
+      verifyTimeoutSeconds: args.verifyTimeoutSeconds ?? DEFAULTS.verifyTimeoutSeconds,
+    };
     // The settings are recorded as the component's inputs, so that policies see what was asked for.
-    super(
-      ROTATING_ACCESS_KEY_TOKEN,
-      name,
-      {
-        userName: args.userName,
-        rotationDays: args.rotationDays ?? DEFAULTS.rotationDays,
-        overlapDays: args.overlapDays ?? DEFAULTS.overlapDays,
-        maxAgeDays: args.maxAgeDays ?? DEFAULTS.maxAgeDays,
-        deletionGuardHours: args.deletionGuardHours ?? DEFAULTS.deletionGuardHours,
-        staggerDays: args.staggerDays ?? DEFAULTS.staggerDays,
-        unmanagedKeys: args.unmanagedKeys ?? DEFAULTS.unmanagedKeys,
-      },
-      opts,
-    );
-
-    this.schedule = new RotationSchedule(
-      `${name}-schedule`,
-      {
-        userName: args.userName,
-        rotationDays: args.rotationDays ?? DEFAULTS.rotationDays,
-        overlapDays: args.overlapDays ?? DEFAULTS.overlapDays,
-        maxAgeDays: args.maxAgeDays ?? DEFAULTS.maxAgeDays,
-        deletionGuardHours: args.deletionGuardHours ?? DEFAULTS.deletionGuardHours,
-        staggerDays: args.staggerDays ?? DEFAULTS.staggerDays,
-        forceDelete: args.forceDelete ?? DEFAULTS.forceDelete,
-        unmanagedKeys: args.unmanagedKeys ?? DEFAULTS.unmanagedKeys,
-        verifyTimeoutSeconds: args.verifyTimeoutSeconds ?? DEFAULTS.verifyTimeoutSeconds,
-      },
-      { parent: this },
-    );
+    super(ROTATING_ACCESS_KEY_TOKEN, name, settings, opts);
+    this.schedule = new RotationSchedule(`${name}-schedule`, settings, { parent: this });
 
     const slots = pulumi
       .all([this.schedule.plan, this.schedule.userName])

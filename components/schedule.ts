@@ -161,14 +161,7 @@ export function nextPlan(
       const target: Slot = "a";
       const holder: Slot = "b";
       const newest = adopted[adopted.length - 1];
-      slots[holder] = {
-        present: true,
-        generation: 0,
-        createdAt: newest.createDate,
-        status: newest.status,
-        adoptedKeyId: newest.accessKeyId,
-        replacesKeyId: "",
-      };
+      slots[holder] = adoptedSlot(newest);
       events.push({
         kind: "adopt",
         slot: holder,
@@ -240,14 +233,7 @@ export function nextPlan(
       const free = SLOTS.find((s) => s !== current && !slots[s].present);
       const newest = [...unmanaged].sort((x, y) => y.createDate.localeCompare(x.createDate))[0];
       if (free && unmanaged.length === 1) {
-        slots[free] = {
-          present: true,
-          generation: 0,
-          createdAt: newest.createDate,
-          status: newest.status,
-          adoptedKeyId: newest.accessKeyId,
-          replacesKeyId: "",
-        };
+        slots[free] = adoptedSlot(newest);
         events.push({
           kind: "adopt",
           slot: free,
@@ -314,6 +300,18 @@ export function nextPlan(
     nextRotationDate: iso(rotationDueDate(slots[current], settings)),
   };
   return { plan, events, unmanaged: [] };
+}
+
+/** A slot holding a pre-existing key taken over with `unmanagedKeys: "retire"`. */
+function adoptedSlot(key: ObservedKey): SlotPlan {
+  return {
+    present: true,
+    generation: 0,
+    createdAt: key.createDate,
+    status: key.status,
+    adoptedKeyId: key.accessKeyId,
+    replacesKeyId: "",
+  };
 }
 
 /** On a first deploy with two pre-existing keys to retire: the older one, which makes room. */
