@@ -160,8 +160,22 @@ describe("e2e: rotation over simulated months (root project)", function () {
         `next rotation ${next} is after ${at.toISOString()}`,
       );
 
+      // Order: the previous key's resource depends on the current one, so it is changed (deactivated)
+      // only after the new key exists and works.
+      const state = await stack.exportState();
+      const keyUrn = (id: string) =>
+        state.resources.find((r) => r.type.endsWith("keyrotation:AccessKey") && r.id === id)?.urn as string;
+      if (previous) {
+        assert.ok(
+          state.resources
+            .find((r) => r.urn === keyUrn(previous.AccessKeyId as string))
+            ?.dependencies?.includes(keyUrn(ids[user])),
+          "the previous key depends on the current key",
+        );
+      }
+
       // No plain secret in state or in what the CLI printed.
-      assertNoSecrets((await stack.exportState()).text, `the state on day ${step.day}`);
+      assertNoSecrets(state.text, `the state on day ${step.day}`);
       assertNoSecrets(preview.visible + up.visible, `CLI output on day ${step.day}`);
       if (step.day === 295) {
         assert.ok(

@@ -205,12 +205,24 @@ export class TestStack {
   /** The exported state, as text (for secret checks) and parsed. */
   async exportState(): Promise<{
     text: string;
-    resources: { urn: string; type: string; id?: string; outputs?: Record<string, unknown> }[];
+    resources: {
+      urn: string;
+      type: string;
+      id?: string;
+      outputs?: Record<string, unknown>;
+      dependencies?: string[];
+    }[];
   }> {
     const r = await this.ok(["stack", "export", "--stack", this.stackName]);
     const parsed = JSON.parse(r.stdout) as {
       deployment: {
-        resources?: { urn: string; type: string; id?: string; outputs?: Record<string, unknown> }[];
+        resources?: {
+          urn: string;
+          type: string;
+          id?: string;
+          outputs?: Record<string, unknown>;
+          dependencies?: string[];
+        }[];
       };
     };
     return { text: r.stdout, resources: parsed.deployment.resources ?? [] };
