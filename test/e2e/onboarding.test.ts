@@ -162,4 +162,32 @@ describe("e2e: onboarding users that already have keys (root project)", function
     assert.deepStrictEqual(steps(later.events), [`update ${two}-b`, `update ${two}-schedule`]);
     assert.strictEqual((await listKeys(two))[0].Status, "Inactive");
   });
+
+  it("drift is healed: refresh sees changes made outside Pulumi, and the next up restores the plan", async () => {
+    const out = await stack.outputs();
+    const current = (out.accessKeyIds as Record<string, string>)[two];
+    const previous = (out.previousAccessKeyIds as Record<string, string>)[two];
+    await adminIam().send(
+      new iam.UpdateAccessKeyCommand({ UserName: two, AccessKeyId: current, Status: "Inactive" }),
+    );
+    await adminIam().send(new iam.DeleteAccessKeyCommand({ UserName: two, AccessKeyId: previous }));
+    const refresh = await stack.refresh();
+    assert.strictEqual(refresh.code, 0, refresh.visible);
+    const preview = await stack.preview();
+    assert.strictEqual(preview.code, 0, preview.visible);
+    const up = await stack.up();
+    assert.strictEqual(up.code, 0, up.visible);
+    // The current key is reactivated; the deleted previous key is forgotten, not recreated.
+    assert.deepStrictEqual(steps(up.events), [`update ${two}-a`, `update ${two}-schedule`]);
+    assert.deepStrictEqual(steps(preview.events), steps(up.events));
+    assert.deepStrictEqual(
+      (await listKeys(two)).map((k) => [k.AccessKeyId, k.Status]),
+      [[current, "Active"]],
+    );
+    const after = await stack.outputs();
+    assert.strictEqual(
+      (after.previousAccessKeyIds as Record<string, string | null>)[two] ?? undefined,
+      undefined,
+    );
+  });
 });
