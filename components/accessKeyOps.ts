@@ -9,6 +9,7 @@ import * as iam from "@aws-sdk/client-iam";
 import * as sts from "@aws-sdk/client-sts";
 import { MS_PER_HOUR, now } from "./clock";
 import { KeyInUseError, KeyQuotaError, KeyRotationError, messageOf } from "./errors";
+import { createIamClient, keyAgeDays, KeyRecord, listUserKeys } from "./iam";
 import { BOUNDS, DEFAULTS, Failure, userNameFailure } from "./settings";
 
 export type KeyStatus = "Active" | "Inactive";
@@ -112,11 +113,9 @@ export function checkAccessKeyInputs(news: Record<string, unknown>): {
   return { inputs, failures };
 }
 
+/** The IAM client the provider methods create when they run (default credential chain, 8 attempts). */
 export function iamClient(): iam.IAMClient {
-  return new iam.IAMClient({
-    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
-    maxAttempts: 8,
-  });
+  return createIamClient();
 }
 
 function tagValue(inputs: Pick<AccessKeyInputs, "slot" | "generation">): string {
@@ -138,18 +137,14 @@ function userMissing(userName: string, cause: unknown): KeyRotationError {
   );
 }
 
-/** The user's keys, oldest first. */
-export async function listKeys(client: iam.IAMClient, userName: string): Promise<iam.AccessKeyMetadata[]> {
-  const keys: iam.AccessKeyMetadata[] = [];
+/** The user's keys, oldest first (the shared inventory), with a clear error for a missing user. */
+export async function listKeys(client: iam.IAMClient, userName: string): Promise<KeyRecord[]> {
   try {
-    for await (const page of iam.paginateListAccessKeys({ client }, { UserName: userName })) {
-      keys.push(...(page.AccessKeyMetadata ?? []));
-    }
+    return await listUserKeys(client, userName);
   } catch (err) {
     if (err instanceof iam.NoSuchEntityException) throw userMissing(userName, err);
     throw err;
   }
-  return keys.sort((x, y) => (x.CreateDate?.getTime() ?? 0) - (y.CreateDate?.getTime() ?? 0));
 }
 
 /** The user's tags named `keyrotation:<accessKeyId>`, as a map from key id to tag value. */
@@ -163,20 +158,24 @@ export async function listManagedTags(client: iam.IAMClient, userName: string): 
   return tags;
 }
 
-function describeKeys(keys: iam.AccessKeyMetadata[], at: Date): string {
+/** "AKIA... (Active, created 2027-01-01T00:00:00.000Z, 12 days old), ..." for error messages. */
+export function describeKeys(
+  keys: readonly Pick<KeyRecord, "accessKeyId" | "status" | "createDate">[],
+  at: Date,
+): string {
   return keys
-    .map((k) => {
-      const age = k.CreateDate ? Math.floor((at.getTime() - k.CreateDate.getTime()) / 86_400_000) : "?";
-      return `${k.AccessKeyId} (${k.Status}, created ${k.CreateDate?.toISOString() ?? "?"}, ${age} days old)`;
-    })
+    .map(
+      (k) =>
+        `${k.accessKeyId} (${k.status}, created ${k.createDate}, ${Math.floor(keyAgeDays(k.createDate, at))} days old)`,
+    )
     .join(", ");
 }
 
-function quotaError(userName: string, keys: iam.AccessKeyMetadata[], cause?: unknown): KeyQuotaError {
+function quotaError(userName: string, keys: KeyRecord[], cause?: unknown): KeyQuotaError {
   return new KeyQuotaError(
     `IAM user "${userName}" already has ${keys.length} access keys, the most IAM allows: ${describeKeys(keys, now())}. ` +
       `Delete one of them (after checking it is unused), or let RotatingAccessKey retire them with unmanagedKeys: "retire".`,
-    keys.map((k) => k.AccessKeyId ?? ""),
+    keys.map((k) => k.accessKeyId),
     { cause },
   );
 }
@@ -285,7 +284,7 @@ export async function createKey(inputs: AccessKeyInputs): Promise<{ id: string; 
   try {
     if (inputs.adoptAccessKeyId) {
       const existing = (await listKeys(client, inputs.userName)).find(
-        (k) => k.AccessKeyId === inputs.adoptAccessKeyId,
+        (k) => k.accessKeyId === inputs.adoptAccessKeyId,
       );
       if (!existing) {
         throw new KeyRotationError(
@@ -293,11 +292,11 @@ export async function createKey(inputs: AccessKeyInputs): Promise<{ id: string; 
             `Refresh the stack (pulumi refresh) so the schedule sees the user's keys as they are.`,
         );
       }
-      if (existing.Status !== inputs.status) {
+      if (existing.status !== inputs.status) {
         await client.send(
           new iam.UpdateAccessKeyCommand({
             UserName: inputs.userName,
-            AccessKeyId: existing.AccessKeyId,
+            AccessKeyId: existing.accessKeyId,
             Status: inputs.status,
           }),
         );
@@ -305,7 +304,7 @@ export async function createKey(inputs: AccessKeyInputs): Promise<{ id: string; 
       await client.send(
         new iam.TagUserCommand({
           UserName: inputs.userName,
-          Tags: [{ Key: TAG_PREFIX + existing.AccessKeyId, Value: "adopted" }],
+          Tags: [{ Key: TAG_PREFIX + existing.accessKeyId, Value: "adopted" }],
         }),
       );
       return {
@@ -314,7 +313,7 @@ export async function createKey(inputs: AccessKeyInputs): Promise<{ id: string; 
           ...inputs,
           accessKeyId: inputs.adoptAccessKeyId,
           secretAccessKey: "",
-          createDate: (existing.CreateDate ?? new Date(0)).toISOString(),
+          createDate: existing.createDate,
         },
       };
     }
@@ -398,22 +397,22 @@ export async function readKey(
 ): Promise<{ id: string; props: AccessKeyOutputs } | undefined> {
   const client = iamClient();
   try {
-    let keys: iam.AccessKeyMetadata[];
+    let keys: KeyRecord[];
     try {
       keys = await listKeys(client, props.userName);
     } catch (err) {
       if (err instanceof KeyRotationError && err.cause instanceof iam.NoSuchEntityException) return undefined;
       throw err;
     }
-    const key = keys.find((k) => k.AccessKeyId === id);
+    const key = keys.find((k) => k.accessKeyId === id);
     if (!key) return undefined;
     return {
       id,
       props: {
         ...props,
         accessKeyId: id,
-        status: key.Status === "Inactive" ? "Inactive" : "Active",
-        createDate: key.CreateDate ? key.CreateDate.toISOString() : props.createDate,
+        status: key.status,
+        createDate: key.createDate,
       },
     };
   } finally {

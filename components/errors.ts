@@ -71,17 +71,6 @@ export class KeyInUseError extends KeyRotationError {
   }
 }
 
-/** Keys on the user that the component did not create. */
-export class UnmanagedKeysError extends KeyRotationError {
-  constructor(
-    message: string,
-    readonly keyIds: string[],
-  ) {
-    super(message);
-    this.name = "UnmanagedKeysError";
-  }
-}
-
 /** The message of any thrown value, for wrapping. */
 export function messageOf(err: unknown): string {
   if (err instanceof Error) return `${err.name}: ${err.message}`;

@@ -10,6 +10,7 @@ export type { RotatingAccessKeyArgs, ManagedKey } from "./rotatingAccessKey";
 export { AccessKey, ACCESS_KEY_TOKEN, accessKeyProvider } from "./accessKey";
 export type { AccessKeyArgs, AccessKeyInputs, AccessKeyOutputs, KeyStatus } from "./accessKey";
 export { RotationSchedule, SCHEDULE_TOKEN } from "./rotationSchedule";
+export type { RotationScheduleArgs } from "./rotationSchedule";
 export type { ScheduleEvent } from "./rotationSchedule";
 export { SecretPublication } from "./secretPublication";
 export { nextPlan, rotationDueDate, deactivationReason } from "./schedule";
@@ -17,10 +18,4 @@ export type { Plan, SlotPlan, Slot, ObservedKey, PlanEvent } from "./schedule";
 export { DEFAULTS, BOUNDS, resolveSettings, validateSettings } from "./settings";
 export type { RotationSettings, UnmanagedKeysPolicy } from "./settings";
 export { now, CLOCK_ENV } from "./clock";
-export {
-  KeyRotationError,
-  ValidationError,
-  KeyQuotaError,
-  KeyInUseError,
-  UnmanagedKeysError,
-} from "./errors";
+export { KeyRotationError, ValidationError, KeyQuotaError, KeyInUseError } from "./errors";

@@ -14,45 +14,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { AccessKey } from "./accessKey";
 import { now } from "./clock";
 import { ValidationError } from "./errors";
-import { RotationSchedule, ScheduleEvent } from "./rotationSchedule";
+import { RotationSchedule, RotationScheduleArgs, ScheduleEvent } from "./rotationSchedule";
 import { otherSlot, Plan, Slot } from "./schedule";
 import { SecretPublication } from "./secretPublication";
-import {
-  DEFAULTS,
-  resolveSettings,
-  RotationSettings,
-  UnmanagedKeysPolicy,
-  userNameFailure,
-} from "./settings";
+import { DEFAULTS, resolveSettings, RotationSettings, SETTING_KEYS, userNameFailure } from "./settings";
 
 export const ROTATING_ACCESS_KEY_TOKEN = "keyrotation:iam:RotatingAccessKey";
 
-export interface RotatingAccessKeyArgs {
-  /** The IAM user whose keys are rotated. The user must exist. */
-  userName: pulumi.Input<string>;
-  /** Days between new keys. Default 30; 1 to 365; `rotationDays + overlapDays` must be below `maxAgeDays`. */
-  rotationDays?: pulumi.Input<number>;
-  /** Days the previous key stays Active after a new key is created. Default 7; 0 to `rotationDays - 1`. */
-  overlapDays?: pulumi.Input<number>;
-  /** No key stays Active past this age, even during the overlap. Default 90; 2 to 3650. */
-  maxAgeDays?: pulumi.Input<number>;
-  /** No key is deleted if it was used within this many hours. Default 24; 0 to 8760. */
-  deletionGuardHours?: pulumi.Input<number>;
-  /** Delete old keys even when they were used within `deletionGuardHours`. Default false. */
-  forceDelete?: pulumi.Input<boolean>;
-  /**
-   * Rotate the user's first key this many days early, so that users configured together do not
-   * all rotate on the same day. Default 0; 0 to `rotationDays - 1`.
-   */
-  staggerDays?: pulumi.Input<number>;
-  /**
-   * Keys on the user that the component did not create: `"fail"` (default) stops the deploy and
-   * lists them; `"retire"` adopts them, creates a new current key at once, then deactivates and
-   * deletes them on the schedule.
-   */
-  unmanagedKeys?: pulumi.Input<UnmanagedKeysPolicy>;
-  /** Seconds to wait until a new key works (STS GetCallerIdentity signed with it). Default 60; 0 skips; max 900. */
-  verifyTimeoutSeconds?: pulumi.Input<number>;
+/** The rotation settings (see RotationScheduleArgs for each, with its default and limits), plus delivery. */
+export interface RotatingAccessKeyArgs extends RotationScheduleArgs {
   /**
    * Name or ARN of an AWS Secrets Manager secret that receives the current key as JSON
    * `{"userName","accessKeyId","secretAccessKey"}` before the previous key is deactivated.
@@ -72,17 +42,6 @@ export interface ManagedKey {
   current: boolean;
 }
 
-const SETTING_ARGS = [
-  "rotationDays",
-  "overlapDays",
-  "maxAgeDays",
-  "deletionGuardHours",
-  "staggerDays",
-  "forceDelete",
-  "unmanagedKeys",
-  "verifyTimeoutSeconds",
-] as const;
-
 /**
  * Checks the settings that are plain values now, so that bad settings fail at preview, before
  * any AWS call, with a message naming the setting. Settings given as outputs are checked by the
@@ -91,7 +50,7 @@ const SETTING_ARGS = [
 export function validateArgs(name: string, args: RotatingAccessKeyArgs): RotationSettings | undefined {
   const raw: Record<string, unknown> = {};
   let allPlain = true;
-  for (const key of SETTING_ARGS) {
+  for (const key of SETTING_KEYS) {
     const value = args[key];
     if (pulumi.Output.isInstance(value) || value instanceof Promise) allPlain = false;
     else raw[key] = value;
@@ -138,17 +97,8 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
   constructor(name: string, args: RotatingAccessKeyArgs, opts?: pulumi.ComponentResourceOptions) {
     // Bad settings fail here, at preview, before anything is registered or any AWS call.
     validateArgs(name, args);
-    const settings = {
-      userName: args.userName,
-      rotationDays: args.rotationDays ?? DEFAULTS.rotationDays,
-      overlapDays: args.overlapDays ?? DEFAULTS.overlapDays,
-      maxAgeDays: args.maxAgeDays ?? DEFAULTS.maxAgeDays,
-      deletionGuardHours: args.deletionGuardHours ?? DEFAULTS.deletionGuardHours,
-      staggerDays: args.staggerDays ?? DEFAULTS.staggerDays,
-      forceDelete: args.forceDelete ?? DEFAULTS.forceDelete,
-      unmanagedKeys: args.unmanagedKeys ?? DEFAULTS.unmanagedKeys,
-      verifyTimeoutSeconds: args.verifyTimeoutSeconds ?? DEFAULTS.verifyTimeoutSeconds,
-    };
+    const settings: RotationScheduleArgs = { userName: args.userName };
+    for (const key of SETTING_KEYS) Object.assign(settings, { [key]: args[key] ?? DEFAULTS[key] });
     // The settings are recorded as the component's inputs, so that policies see what was asked for.
     super(ROTATING_ACCESS_KEY_TOKEN, name, settings, opts);
     this.schedule = new RotationSchedule(`${name}-schedule`, settings, { parent: this });

@@ -12,7 +12,13 @@ import * as keyOps from "./accessKeyOps";
 import { now } from "./clock";
 import { messageOf } from "./errors";
 import { nextPlan, ObservedKey, Plan, PlanEvent } from "./schedule";
-import { resolveSettings, RotationSettings, userNameFailure } from "./settings";
+import {
+  resolveSettings,
+  RotationSettings,
+  SETTING_KEYS,
+  UnmanagedKeysPolicy,
+  userNameFailure,
+} from "./settings";
 
 export const SCHEDULE_TYPE = "RotationSchedule";
 export const SCHEDULE_TOKEN = `pulumi-nodejs:dynamic/keyrotation:${SCHEDULE_TYPE}`;
@@ -35,30 +41,13 @@ export interface ScheduleState extends ScheduleInputs {
   events: ScheduleEvent[];
 }
 
-const SETTING_KEYS = [
-  "rotationDays",
-  "overlapDays",
-  "maxAgeDays",
-  "deletionGuardHours",
-  "staggerDays",
-  "forceDelete",
-  "unmanagedKeys",
-  "verifyTimeoutSeconds",
-] as const;
-
 function isUnknown(value: unknown): boolean {
   return value === UNKNOWN;
 }
 
 function describeUnmanaged(userName: string, keys: ObservedKey[], at: Date): string {
-  const list = keys
-    .map((k) => {
-      const age = Math.floor((at.getTime() - new Date(k.createDate).getTime()) / 86_400_000);
-      return `${k.accessKeyId} (${k.status}, created ${k.createDate}, ${age} days old)`;
-    })
-    .join(", ");
   return (
-    `IAM user "${userName}" has ${keys.length} access key(s) that RotatingAccessKey did not create: ${list}. ` +
+    `IAM user "${userName}" has ${keys.length} access key(s) that RotatingAccessKey did not create: ${keyOps.describeKeys(keys, at)}. ` +
     `Refusing to manage the user while they exist. Delete them, or set unmanagedKeys: "retire" to have them ` +
     `deactivated and deleted on the schedule while a new key takes over.`
   );
@@ -73,11 +62,11 @@ export async function observeKeys(userName: string): Promise<ObservedKey[]> {
       keyOps.listManagedTags(client, userName),
     ]);
     return keys.map((k) => {
-      const tag = keyOps.parseTagValue(tags.get(k.AccessKeyId ?? ""));
+      const tag = keyOps.parseTagValue(tags.get(k.accessKeyId));
       return {
-        accessKeyId: k.AccessKeyId ?? "",
-        status: k.Status === "Inactive" ? "Inactive" : "Active",
-        createDate: (k.CreateDate ?? new Date(0)).toISOString(),
+        accessKeyId: k.accessKeyId,
+        status: k.status,
+        createDate: k.createDate,
         ...(tag ? { tag } : {}),
       };
     });
@@ -159,7 +148,7 @@ export function diffSchedule(
   olds: Partial<ScheduleState>,
   news: ScheduleState,
 ): { changes: boolean; replaces: string[] } {
-  const keys = ["userName", ...SETTING_KEYS, "plan"] as const;
+  const keys: (keyof ScheduleState)[] = ["userName", ...SETTING_KEYS, "plan"];
   const changed = keys.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
   return { changes: changed.length > 0, replaces: [] };
 }
@@ -179,15 +168,32 @@ export const scheduleProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
+/** The rotation settings of one user (the RotatingAccessKey arguments without delivery options). */
 export interface RotationScheduleArgs {
+  /** The IAM user whose keys are rotated. The user must exist. */
   userName: pulumi.Input<string>;
+  /** Days between new keys. Default 30; 1 to 365; `rotationDays + overlapDays` must be below `maxAgeDays`. */
   rotationDays?: pulumi.Input<number>;
+  /** Days the previous key stays Active after a new key is created. Default 7; 0 to `rotationDays - 1`. */
   overlapDays?: pulumi.Input<number>;
+  /** No key stays Active past this age, even during the overlap. Default 90; 2 to 3650. */
   maxAgeDays?: pulumi.Input<number>;
+  /** No key is deleted if it was used within this many hours. Default 24; 0 to 8760. */
   deletionGuardHours?: pulumi.Input<number>;
-  staggerDays?: pulumi.Input<number>;
+  /** Delete old keys even when they were used within `deletionGuardHours`. Default false. */
   forceDelete?: pulumi.Input<boolean>;
-  unmanagedKeys?: pulumi.Input<"fail" | "retire">;
+  /**
+   * Rotate the user's first key this many days early, so that users configured together do not
+   * all rotate on the same day. Default 0; 0 to `rotationDays - 1`.
+   */
+  staggerDays?: pulumi.Input<number>;
+  /**
+   * Keys on the user that the component did not create: `"fail"` (default) stops the deploy and
+   * lists them; `"retire"` adopts them, creates a new current key at once, then deactivates and
+   * deletes them on the schedule.
+   */
+  unmanagedKeys?: pulumi.Input<UnmanagedKeysPolicy>;
+  /** Seconds to wait until a new key works (STS GetCallerIdentity signed with it). Default 60; 0 skips; max 900. */
   verifyTimeoutSeconds?: pulumi.Input<number>;
 }
 

@@ -8,7 +8,7 @@
  *   day 37  K1 deactivated.
  *   day 60  K1 deleted, K3 created in slot a (the slot of the older key); K2 deactivated on day 67.
  */
-import { addDays, daysBetween, MS_PER_DAY } from "./clock";
+import { addDays, daysBetween } from "./clock";
 import { RotationSettings } from "./settings";
 
 export type Slot = "a" | "b";
@@ -150,35 +150,36 @@ export function nextPlan(
   const slots: Record<Slot, SlotPlan> = { a: { ...EMPTY_SLOT }, b: { ...EMPTY_SLOT } };
   let current: Slot = "a";
   let unmanaged: ObservedKey[];
+  /** Takes over a pre-existing key into `slot`, to be retired on the schedule. */
+  const adopt = (slot: Slot, key: ObservedKey) => {
+    slots[slot] = adoptedSlot(key);
+    events.push({
+      kind: "adopt",
+      slot,
+      generation: 0,
+      message: `adopted pre-existing key ${key.accessKeyId} into slot ${slot}; it is retired on the schedule`,
+    });
+  };
 
   if (!previous) {
+    let replacesKeyId = "";
     // First deploy: every key already on the user is unmanaged.
     unmanaged = [...observed].sort((x, y) => x.createDate.localeCompare(y.createDate));
     if (settings.unmanagedKeys === "retire" && unmanaged.length > 0) {
       // Adopt them: the newest becomes the predecessor of the new key; with two, the older one's
       // slot is refilled (it is deleted, after the last-used guard).
       const adopted = unmanaged.slice(-2);
-      const target: Slot = "a";
-      const holder: Slot = "b";
-      const newest = adopted[adopted.length - 1];
-      slots[holder] = adoptedSlot(newest);
-      events.push({
-        kind: "adopt",
-        slot: holder,
-        generation: 0,
-        message: `adopted pre-existing key ${newest.accessKeyId} into slot ${holder}; it is retired on the schedule`,
-      });
+      adopt("b", adopted[adopted.length - 1]);
       if (adopted.length === 2) {
-        const older = adopted[0];
+        replacesKeyId = adopted[0].accessKeyId;
         events.push({
           kind: "adopt",
-          slot: target,
+          slot: "a",
           generation: 0,
-          message: `adopted pre-existing key ${older.accessKeyId} into slot ${target}; it is deleted now to make room for the new key`,
+          message: `adopted pre-existing key ${replacesKeyId} into slot a; it is deleted now to make room for the new key`,
         });
       }
       unmanaged = [];
-      current = target;
     } else if (unmanaged.length > 0) {
       return { plan: { current, ...slots, nextRotationDate: now }, events, unmanaged };
     }
@@ -188,7 +189,7 @@ export function nextPlan(
       createdAt: now,
       status: "Active",
       adoptedKeyId: "",
-      replacesKeyId: adopted2(unmanaged, observed, settings),
+      replacesKeyId,
     };
     events.push({
       kind: "create",
@@ -231,15 +232,8 @@ export function nextPlan(
     unmanaged = observed.filter((k) => !claimed.has(k.accessKeyId) && !k.tag);
     if (unmanaged.length > 0 && settings.unmanagedKeys === "retire") {
       const free = SLOTS.find((s) => s !== current && !slots[s].present);
-      const newest = [...unmanaged].sort((x, y) => y.createDate.localeCompare(x.createDate))[0];
       if (free && unmanaged.length === 1) {
-        slots[free] = adoptedSlot(newest);
-        events.push({
-          kind: "adopt",
-          slot: free,
-          generation: 0,
-          message: `adopted pre-existing key ${newest.accessKeyId} into slot ${free}; it is retired on the schedule`,
-        });
+        adopt(free, unmanaged[0]);
         unmanaged = [];
       }
     }
@@ -312,20 +306,4 @@ function adoptedSlot(key: ObservedKey): SlotPlan {
     adoptedKeyId: key.accessKeyId,
     replacesKeyId: "",
   };
-}
-
-/** On a first deploy with two pre-existing keys to retire: the older one, which makes room. */
-function adopted2(
-  unmanaged: readonly ObservedKey[],
-  observed: readonly ObservedKey[],
-  settings: RotationSettings,
-): string {
-  if (settings.unmanagedKeys !== "retire" || unmanaged.length !== 0 || observed.length < 2) return "";
-  return [...observed].sort((x, y) => x.createDate.localeCompare(y.createDate))[observed.length - 2]
-    .accessKeyId;
-}
-
-/** Day number (from `origin`, rounded down) of an instant: handy in timelines and tests. */
-export function dayNumber(origin: Date, at: Date | string): number {
-  return Math.floor((new Date(at).getTime() - origin.getTime()) / MS_PER_DAY);
 }

@@ -39,6 +39,9 @@ export interface RotationSettings {
   verifyTimeoutSeconds: number;
 }
 
+/** The names of every setting, in one place for the component, the schedule and the stack config. */
+export const SETTING_KEYS = Object.keys(DEFAULTS) as (keyof RotationSettings)[];
+
 /** IAM user names: 1-64 characters of letters, digits and `+=,.@_-`. */
 export const USER_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
 

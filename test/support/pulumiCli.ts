@@ -250,20 +250,6 @@ export function steps(events: EngineEvent[]): string[] {
     .sort();
 }
 
-/** Everything the events say, as text: diagnostics and policy violations. */
-export function messages(events: EngineEvent[]): string {
-  return events
-    .map((e) =>
-      e.diagnosticEvent
-        ? `${e.diagnosticEvent.severity}: ${e.diagnosticEvent.message}`
-        : e.policyEvent
-          ? `[${e.policyEvent.enforcementLevel}] ${e.policyEvent.policyName}: ${e.policyEvent.message}`
-          : "",
-    )
-    .filter((m) => m !== "")
-    .join("\n");
-}
-
 export function diagnostics(events: EngineEvent[]): string[] {
   return events.map((e) => e.diagnosticEvent?.message).filter((m): m is string => m !== undefined);
 }
