@@ -7,15 +7,15 @@
  */
 export { RotatingAccessKey, ROTATING_ACCESS_KEY_TOKEN, validateArgs } from "./rotatingAccessKey";
 export type { RotatingAccessKeyArgs, ManagedKey } from "./rotatingAccessKey";
-export { AccessKey, ACCESS_KEY_TOKEN, accessKeyProvider } from "./accessKey";
-export type { AccessKeyArgs, AccessKeyInputs, AccessKeyOutputs, KeyStatus } from "./accessKey";
-export { RotationSchedule, SCHEDULE_TOKEN } from "./rotationSchedule";
-export type { RotationScheduleArgs } from "./rotationSchedule";
-export type { ScheduleEvent } from "./rotationSchedule";
-export { SecretPublication } from "./secretPublication";
-export { nextPlan, rotationDueDate, deactivationReason } from "./schedule";
-export type { Plan, SlotPlan, Slot, ObservedKey, PlanEvent } from "./schedule";
-export { DEFAULTS, BOUNDS, resolveSettings, validateSettings } from "./settings";
-export type { RotationSettings, UnmanagedKeysPolicy } from "./settings";
-export { now, CLOCK_ENV } from "./clock";
-export { KeyRotationError, ValidationError, KeyQuotaError, KeyInUseError } from "./errors";
+export { AccessKey, ACCESS_KEY_TOKEN, accessKeyProvider } from "./providers/accessKey";
+export type { AccessKeyArgs, AccessKeyInputs, AccessKeyOutputs, KeyStatus } from "./providers/accessKey";
+export { RotationSchedule, SCHEDULE_TOKEN } from "./providers/rotationSchedule";
+export type { RotationScheduleArgs } from "./providers/rotationSchedule";
+export type { ScheduleEvent } from "./providers/rotationSchedule";
+export { SecretPublication } from "./providers/secretPublication";
+export { nextPlan, rotationDueDate, deactivationReason } from "./rotation/schedule";
+export type { Plan, SlotPlan, Slot, ObservedKey, PlanEvent } from "./rotation/schedule";
+export { DEFAULTS, BOUNDS, resolveSettings, validateSettings } from "../core/settings";
+export type { RotationSettings, UnmanagedKeysPolicy } from "../core/settings";
+export { now, CLOCK_ENV } from "../core/clock";
+export { KeyRotationError, ValidationError, KeyQuotaError, KeyInUseError } from "../core/errors";

@@ -11,15 +11,17 @@
  * then the publication to Secrets Manager; only then any change to the previous key.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AccessKey } from "./accessKey";
-import { now } from "./clock";
-import { ValidationError } from "./errors";
-import { RotationSchedule, RotationScheduleArgs, ScheduleEvent } from "./rotationSchedule";
-import { otherSlot, Plan, Slot } from "./schedule";
-import { SecretPublication } from "./secretPublication";
-import { DEFAULTS, resolveSettings, RotationSettings, SETTING_KEYS, userNameFailure } from "./settings";
+import { AccessKey } from "./providers/accessKey";
+import { now } from "../core/clock";
+import { ROTATING_ACCESS_KEY_TOKEN } from "../core/tokens";
+import { KeyStatus, otherSlot, Slot } from "../core/types";
+import { ValidationError } from "../core/errors";
+import { RotationSchedule, RotationScheduleArgs, ScheduleEvent } from "./providers/rotationSchedule";
+import { Plan } from "./rotation/schedule";
+import { SecretPublication } from "./providers/secretPublication";
+import { DEFAULTS, resolveSettings, RotationSettings, SETTING_KEYS, userNameFailure } from "../core/settings";
 
-export const ROTATING_ACCESS_KEY_TOKEN = "keyrotation:iam:RotatingAccessKey";
+export { ROTATING_ACCESS_KEY_TOKEN };
 
 /** The rotation settings (see RotationScheduleArgs for each, with its default and limits), plus delivery. */
 export interface RotatingAccessKeyArgs extends RotationScheduleArgs {
@@ -36,7 +38,7 @@ export interface ManagedKey {
   slot: Slot;
   id: string;
   accessKeyId: string;
-  status: "Active" | "Inactive";
+  status: KeyStatus;
   createDate: string;
   generation: number;
   current: boolean;
@@ -64,7 +66,7 @@ export function validateArgs(name: string, args: RotatingAccessKeyArgs): Rotatio
   // Cross-setting rules need every value; single-value bounds can be checked now.
   const relevant = allPlain
     ? failures
-    : failures.filter((f) => raw[f.property] !== undefined && !/must be (less|below)/.test(f.reason));
+    : failures.filter((f) => raw[f.property] !== undefined && f.kind !== "cross");
   problems.push(...relevant.map((f) => f.reason));
   if (problems.length > 0) {
     const property = relevant[0]?.property ?? "userName";

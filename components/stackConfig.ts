@@ -3,7 +3,13 @@
  * the rules (validation, per-user overrides, staggering) are tested without Pulumi.
  */
 import { RotatingAccessKeyArgs } from "./rotatingAccessKey";
-import { resolveSettings, USER_NAME_PATTERN } from "./settings";
+import {
+  DEFAULTS,
+  resolveSettings,
+  RotationSettings,
+  SETTING_KEYS,
+  USER_NAME_PATTERN,
+} from "../core/settings";
 
 export interface StackConfigInput {
   users?: unknown;
@@ -18,17 +24,8 @@ export interface StackConfigInput {
   verifyTimeoutSeconds?: number;
 }
 
-const OVERRIDES = [
-  "rotationDays",
-  "overlapDays",
-  "maxAgeDays",
-  "deletionGuardHours",
-  "forceDelete",
-  "staggerDays",
-  "unmanagedKeys",
-  "verifyTimeoutSeconds",
-  "secretsManagerSecretId",
-] as const;
+/** What `aws-key-rotation:userSettings.<user>` may set: every rotation setting, plus delivery. */
+const OVERRIDES = [...SETTING_KEYS, "secretsManagerSecretId"] as const;
 
 /**
  * The first rotation of the i-th listed user comes `staggerDays(i)` days early, spreading users
@@ -83,23 +80,21 @@ export function planUsers(config: StackConfigInput): UserPlan[] {
   }
   const plans: UserPlan[] = (users as string[]).map((userName, index) => {
     const own = (overrides && typeof overrides === "object" ? overrides[userName] : undefined) ?? {};
-    const rotationDays = (own.rotationDays as number | undefined) ?? config.rotationDays ?? 30;
+    // Per-user setting, else the stack-wide one, else the component's default.
+    const pick = <K extends keyof RotationSettings>(key: K, stackWide?: unknown): RotationSettings[K] =>
+      (own[key] ?? stackWide ?? DEFAULTS[key]) as RotationSettings[K];
+    const rotationDays = pick("rotationDays", config.rotationDays);
+    const staggered = config.stagger !== false && Number.isInteger(rotationDays) && rotationDays >= 1;
     const args = {
       userName,
       rotationDays,
-      overlapDays: (own.overlapDays as number | undefined) ?? config.overlapDays ?? 7,
-      maxAgeDays: (own.maxAgeDays as number | undefined) ?? config.maxAgeDays ?? 90,
-      deletionGuardHours: (own.deletionGuardHours as number | undefined) ?? config.deletionGuardHours ?? 24,
-      forceDelete: (own.forceDelete as boolean | undefined) ?? config.forceDelete ?? false,
-      staggerDays:
-        (own.staggerDays as number | undefined) ??
-        (config.stagger === false || !Number.isInteger(rotationDays) || rotationDays < 1
-          ? 0
-          : staggerDays(index, rotationDays)),
-      unmanagedKeys: ((own.unmanagedKeys as string | undefined) ?? config.unmanagedKeys ?? "fail") as
-        "fail" | "retire",
-      verifyTimeoutSeconds:
-        (own.verifyTimeoutSeconds as number | undefined) ?? config.verifyTimeoutSeconds ?? 60,
+      overlapDays: pick("overlapDays", config.overlapDays),
+      maxAgeDays: pick("maxAgeDays", config.maxAgeDays),
+      deletionGuardHours: pick("deletionGuardHours", config.deletionGuardHours),
+      forceDelete: pick("forceDelete", config.forceDelete),
+      staggerDays: pick("staggerDays", staggered ? staggerDays(index, rotationDays) : undefined),
+      unmanagedKeys: pick("unmanagedKeys", config.unmanagedKeys),
+      verifyTimeoutSeconds: pick("verifyTimeoutSeconds", config.verifyTimeoutSeconds),
       ...(own.secretsManagerSecretId !== undefined
         ? { secretsManagerSecretId: own.secretsManagerSecretId as string }
         : {}),

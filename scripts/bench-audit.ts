@@ -17,10 +17,10 @@
 import * as iam from "@aws-sdk/client-iam";
 import * as os from "os";
 import { parseArgs } from "util";
-import { AuditResult, runAudit } from "../components/audit/audit";
-import { countCalls } from "../components/audit/client";
-import { isoSeconds } from "../components/audit/verdict";
-import { createIamClient, keyAgeDays, mapLimit, paginateUserNames } from "../components/iam";
+import { AuditResult, runAudit } from "../audit/audit";
+import { countCalls } from "../test/support/countCalls";
+import { isoSeconds } from "../audit/verdict";
+import { createIamClient, keyAgeDays, mapLimit, paginateUserNames } from "../core/iam";
 import {
   adminIam,
   emulator,

@@ -6,7 +6,7 @@
  * to each key, read from IAM after every `pulumi up`.
  */
 import * as iam from "@aws-sdk/client-iam";
-import { addDays } from "../components/clock";
+import { addDays } from "../core/clock";
 import { adminIam, listKeys, setClock, startEmulator, stopEmulator } from "../test/support/moto";
 import { REPO_ROOT, TestStack } from "../test/support/pulumiCli";
 

@@ -5,13 +5,14 @@
  * repeats that so that a policy called without configuration (or by another host) behaves the same.
  */
 import { PolicyConfigSchema } from "@pulumi/policy";
-import { Exemption, validateExemptions } from "../../components/exemptions";
+import { Exemption, validateExemptions } from "../../core/exemptions";
+import { DEFAULTS } from "../../core/settings";
 
 export type PropertySchema = PolicyConfigSchema["properties"][string];
 
 /** The age limit shared by the three policies (each has its own copy in its config). */
 export const MAX_AGE_DAYS = {
-  default: 90,
+  default: DEFAULTS.maxAgeDays,
   minimum: 1,
   maximum: 365,
 } as const;

@@ -2,9 +2,10 @@
  * The IAM client of the outside-the-stack policy: the default credential chain and the SDK's own
  * endpoint settings (`AWS_ENDPOINT_URL_IAM`, `AWS_ENDPOINT_URL`), with a short connection timeout,
  * a request timeout and few attempts, so that an unreachable AWS fails fast instead of hanging a
- * preview. Region selection matches `components/iam.ts`.
+ * preview.
  */
 import * as iam from "@aws-sdk/client-iam";
+import { requestHandlerOptions, resolveRegion } from "../../core/aws";
 
 export interface PolicyIamClientOptions {
   /** Milliseconds to wait for a TCP connection. */
@@ -20,14 +21,8 @@ export function createPolicyIamClient(options: PolicyIamClientOptions): iam.IAMC
   // (it pins its SDK); in the pack's process that warning only adds noise to every preview.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   return new iam.IAMClient({
-    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    region: resolveRegion(),
     maxAttempts: options.maxAttempts,
-    // The SDK builds its NodeHttpHandler from these options (no direct dependency on @smithy needed).
-    // requestTimeout only logs a warning unless throwOnRequestTimeout is set (@smithy/node-http-handler 4.x).
-    requestHandler: {
-      connectionTimeout: options.connectTimeoutMs,
-      requestTimeout: options.requestTimeoutMs,
-      throwOnRequestTimeout: true,
-    },
+    requestHandler: requestHandlerOptions(options),
   });
 }

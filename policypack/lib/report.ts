@@ -4,8 +4,8 @@
  * level whatever the policy's level, for notes that must never block a deployment.
  */
 import { EnforcementLevel, ReportViolation } from "@pulumi/policy";
-import { Exemption } from "../../components/exemptions";
-import { parseInstant } from "../../components/clock";
+import { Exemption } from "../../core/exemptions";
+import { parseInstant } from "../../core/clock";
 
 /** The object form of `reportViolation` that @pulumi/policy's server accepts (not in its typings). */
 interface ViolationInfo {

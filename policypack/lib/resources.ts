@@ -4,22 +4,25 @@
  * throws `UnknownValueError`. Every read here is guarded, so an unknown on one resource never stops
  * the check of the others. Secret values are never read.
  */
+import {
+  ACCESS_KEY_TOKEN,
+  AWS_ACCESS_KEY_TOKEN,
+  ROTATING_ACCESS_KEY_TOKEN,
+  SCHEDULE_TOKEN,
+} from "../../core/tokens";
+
 // Exported by @pulumi/policy at run time but marked internal, so absent from its typings.
 const { UnknownValueError } = require("@pulumi/policy") as {
   UnknownValueError: new (...args: never[]) => Error;
 };
 
-/** `aws.iam.AccessKey` from @pulumi/aws (outputs `user`, `status`, `createDate`, `id`). */
-export const AWS_ACCESS_KEY_TYPE = "aws:iam/accessKey:AccessKey";
-/** One access key of the rotation component (outputs `userName`, `accessKeyId`, `status`, `createDate`). */
-export const DYNAMIC_ACCESS_KEY_TYPE = "pulumi-nodejs:dynamic/keyrotation:AccessKey";
-/** The rotation component. Its inputs are the component's arguments. */
-export const ROTATING_ACCESS_KEY_TYPE = "keyrotation:iam:RotatingAccessKey";
-/** The per-user schedule resource (inputs and outputs `userName`, `rotationDays`, `overlapDays`, `maxAgeDays`). */
-export const ROTATION_SCHEDULE_TYPE = "pulumi-nodejs:dynamic/keyrotation:RotationSchedule";
-
-export const KEY_TYPES: readonly string[] = [AWS_ACCESS_KEY_TYPE, DYNAMIC_ACCESS_KEY_TYPE];
-export const SCHEDULE_TYPES: readonly string[] = [ROTATING_ACCESS_KEY_TYPE, ROTATION_SCHEDULE_TYPE];
+/**
+ * Key resources the policies read: `aws.iam.AccessKey` (outputs `user`, `status`, `createDate`, `id`) and
+ * this package's dynamic key (outputs `userName`, `accessKeyId`, `status`, `createDate`).
+ */
+export const KEY_TYPES: readonly string[] = [AWS_ACCESS_KEY_TOKEN, ACCESS_KEY_TOKEN];
+/** Resources that carry rotation settings: the component (its arguments) and its schedule (its inputs). */
+export const SCHEDULE_TYPES: readonly string[] = [ROTATING_ACCESS_KEY_TOKEN, SCHEDULE_TOKEN];
 
 /** The part of a policy resource these policies use (both stack and resource policies provide it). */
 export interface ResourceLike {
@@ -84,7 +87,7 @@ export function stackKeys(resources: readonly ResourceLike[]): StackKey[] {
   for (const resource of resources) {
     if (!KEY_TYPES.includes(resource.type)) continue;
     const props = resource.props;
-    const isAws = resource.type === AWS_ACCESS_KEY_TYPE;
+    const isAws = resource.type === AWS_ACCESS_KEY_TOKEN;
     // aws.iam.AccessKey carries its key id as the resource id; the dynamic key has `accessKeyId` (also its id).
     const idRead = firstKnown(readString(props, isAws ? "id" : "accessKeyId"), () =>
       readString(props, isAws ? "accessKeyId" : "id"),
@@ -120,6 +123,6 @@ function firstKnown(first: Read<string>, second: () => Read<string>): Read<strin
 /** How a resource is named in messages: `RotatingAccessKey "alice-key"`. */
 export function describeResource(resource: { type: string; name: string }): string {
   const short = resource.type.split(":").pop() ?? resource.type;
-  const label = resource.type === AWS_ACCESS_KEY_TYPE ? "aws.iam.AccessKey" : short;
+  const label = resource.type === AWS_ACCESS_KEY_TOKEN ? "aws.iam.AccessKey" : short;
   return `${label} "${resource.name}"`;
 }

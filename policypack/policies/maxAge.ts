@@ -2,8 +2,8 @@
  * `iam-access-key-max-age`: no Active access key in the stack may be older than `maxAgeDays`.
  */
 import { StackValidationPolicy } from "@pulumi/policy";
-import { daysBetween, now, parseInstant } from "../../components/clock";
-import { findExemption } from "../../components/exemptions";
+import { daysBetween, now, parseInstant } from "../../core/clock";
+import { findExemption } from "../../core/exemptions";
 import {
   MAX_AGE_DAYS,
   exemptionsSchema,
@@ -13,7 +13,8 @@ import {
   readInteger,
 } from "../lib/config";
 import { reportExpiredExemptions, ageText } from "../lib/report";
-import { AWS_ACCESS_KEY_TYPE, StackKey, stackKeys } from "../lib/resources";
+import { AWS_ACCESS_KEY_TOKEN } from "../../core/tokens";
+import { StackKey, stackKeys } from "../lib/resources";
 
 export const MAX_AGE_POLICY_NAME = "iam-access-key-max-age";
 
@@ -91,7 +92,7 @@ function staleKeyMessage(key: StackKey, ageDays: number, maxAgeDays: number): st
   const id = key.accessKeyId ?? `(id not known yet, resource ${key.name})`;
   const user = key.userName ?? "(unknown user)";
   const fix =
-    key.type === AWS_ACCESS_KEY_TYPE
+    key.type === AWS_ACCESS_KEY_TOKEN
       ? `Rotate it: create a new key, move its consumers over, then replace this resource ` +
         `(pulumi up --replace '${key.urn}'), or let a RotatingAccessKey manage the user's keys.`
       : `Rotate it: run pulumi up so that its RotatingAccessKey rotates it (rotationDays + overlapDays must stay below ${maxAgeDays}).`;

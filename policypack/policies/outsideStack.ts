@@ -3,9 +3,9 @@
  * the stack does not manage (made in the console, by a script, by another stack).
  */
 import { ReportViolation, StackValidationPolicy } from "@pulumi/policy";
-import { daysBetween, now, parseInstant } from "../../components/clock";
-import { findExemption } from "../../components/exemptions";
-import { inventoryUsers } from "../../components/iam";
+import { daysBetween, now, parseInstant } from "../../core/clock";
+import { findExemption } from "../../core/exemptions";
+import { inventoryUsers } from "../../core/iam";
 import {
   IntegerBounds,
   MAX_AGE_DAYS,

@@ -3,20 +3,16 @@
  * age limit, so a bad schedule is blocked at preview, before any key ages.
  */
 import { ResourceValidationPolicy } from "@pulumi/policy";
+import { DEFAULTS } from "../../core/settings";
+import { ROTATING_ACCESS_KEY_TOKEN } from "../../core/tokens";
 import { MAX_AGE_DAYS, maxAgeDaysSchema, rawConfig, readInteger } from "../lib/config";
-import {
-  ROTATION_SCHEDULE_TYPE,
-  ROTATING_ACCESS_KEY_TYPE,
-  SCHEDULE_TYPES,
-  describeResource,
-  readProp,
-  readString,
-} from "../lib/resources";
+import { SCHEDULE_TYPES, describeResource, readProp, readString } from "../lib/resources";
 
 export const SCHEDULE_POLICY_NAME = "rotating-access-key-schedule";
 
-/** The component's defaults, used when a resource does not set the property. */
-export const SCHEDULE_DEFAULTS = { rotationDays: 30, overlapDays: 7, maxAgeDays: 90 } as const;
+/** The settings this policy reads; absent ones take the component's defaults. */
+const SCHEDULE_SETTINGS = ["rotationDays", "overlapDays", "maxAgeDays"] as const;
+type ScheduleSetting = (typeof SCHEDULE_SETTINGS)[number];
 
 /**
  * A `keyrotation:iam:RotatingAccessKey` component (its arguments) or a
@@ -60,15 +56,19 @@ export const rotatingAccessKeySchedule: ResourceValidationPolicy = {
     const what = describeResource(args);
     const user = readString(args.props, "userName");
     const forUser = user.known && user.value !== undefined ? ` (IAM user ${user.value})` : "";
-    const properties = Object.keys(SCHEDULE_DEFAULTS) as (keyof typeof SCHEDULE_DEFAULTS)[];
+    const properties = SCHEDULE_SETTINGS;
     const reads = properties.map((property) => readProp(args.props, property));
     // A component's inputs reach the engine only if the component passes its arguments to
     // ComponentResource (and PULUMI_NODEJS_SKIP_COMPONENT_INPUTS is unset). A RotatingAccessKey
     // showing none of the settings is checked through its RotationSchedule child instead, rather
     // than judged on defaults it may not use.
-    if (args.type === ROTATING_ACCESS_KEY_TYPE && reads.every((r) => r.known && r.value === undefined))
+    if (args.type === ROTATING_ACCESS_KEY_TOKEN && reads.every((r) => r.known && r.value === undefined))
       return;
-    const settings: Record<keyof typeof SCHEDULE_DEFAULTS, number> = { ...SCHEDULE_DEFAULTS };
+    const settings: Record<ScheduleSetting, number> = {
+      rotationDays: DEFAULTS.rotationDays,
+      overlapDays: DEFAULTS.overlapDays,
+      maxAgeDays: DEFAULTS.maxAgeDays,
+    };
     let complete = true;
     for (const [i, property] of properties.entries()) {
       const read = reads[i];
@@ -113,6 +113,3 @@ function shown(value: unknown): string {
     ? String(value)
     : `a value of type ${Array.isArray(value) ? "array" : typeof value}`;
 }
-
-/** The two resource types this policy checks, for documentation and tests. */
-export const SCHEDULE_POLICY_TYPES = [ROTATING_ACCESS_KEY_TYPE, ROTATION_SCHEDULE_TYPE] as const;

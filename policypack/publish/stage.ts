@@ -3,9 +3,9 @@
  *
  * `pulumi policy publish` runs `npm pack` in the pack's folder, and every CLI that enforces the
  * published pack unpacks it on its own and runs `npm install` there. The pack in this repository
- * imports `../components/` and resolves its modules from the repository's node_modules, so
+ * imports `../core/` and resolves its modules from the repository's node_modules, so
  * publishing `policypack/` as it is would upload a pack that cannot load. This script compiles
- * the pack and the components it imports to JavaScript (transpiled, in the same layout) into one
+ * the pack and the shared core it imports to JavaScript (transpiled, in the same layout) into one
  * folder, with a package.json that lists the runtime dependencies at the versions this repository
  * pins. Type checking is `npx tsc --noEmit`'s job, not this script's:
  *

@@ -6,7 +6,7 @@
 import * as assert from "assert";
 import * as iam from "@aws-sdk/client-iam";
 import * as sm from "@aws-sdk/client-secrets-manager";
-import { addDays } from "../../components/clock";
+import { addDays } from "../../core/clock";
 import { adminIam, emulator, listKeys, setClock } from "../support/moto";
 import { REPO_ROOT, steps, TestStack } from "../support/pulumiCli";
 import { assertNoSecrets, registerSecret } from "../support/secretGuard";

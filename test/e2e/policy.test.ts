@@ -8,7 +8,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as iam from "@aws-sdk/client-iam";
 import * as path from "path";
-import { addDays } from "../../components/clock";
+import { addDays } from "../../core/clock";
 import { adminIam, createUser, listKeys, setClock } from "../support/moto";
 import { REPO_ROOT, TestStack } from "../support/pulumiCli";
 import { assertNoSecrets } from "../support/secretGuard";

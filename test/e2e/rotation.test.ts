@@ -6,7 +6,7 @@
 import * as assert from "assert";
 import * as iam from "@aws-sdk/client-iam";
 import * as sts from "@aws-sdk/client-sts";
-import { addDays, MS_PER_DAY } from "../../components/clock";
+import { addDays, MS_PER_DAY } from "../../core/clock";
 import { adminIam, listKeys, setClock } from "../support/moto";
 import { diagnostics, REPO_ROOT, steps, TestStack } from "../support/pulumiCli";
 import { assertNoSecrets, registerSecret } from "../support/secretGuard";

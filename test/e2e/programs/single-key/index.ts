@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AccessKey } from "../../../../components/accessKey";
+import { AccessKey } from "../../../../components/providers/accessKey";
 
 const config = new pulumi.Config();
 const key = new AccessKey("key", {

@@ -4,11 +4,15 @@
 import * as assert from "assert";
 import * as iam from "@aws-sdk/client-iam";
 import * as sts from "@aws-sdk/client-sts";
-import { accessKeyProvider } from "../components/accessKey";
-import { AccessKeyInputs, AccessKeyOutputs, checkAccessKeyInputs } from "../components/accessKeyOps";
-import { KeyInUseError, KeyQuotaError, KeyRotationError } from "../components/errors";
-import { adminIam, createUser, emulator, freePort, listKeys, resetClock, setClock } from "./support/moto";
-import { registerSecret, findSecrets } from "./support/secretGuard";
+import { accessKeyProvider } from "../../components/providers/accessKey";
+import {
+  AccessKeyInputs,
+  AccessKeyOutputs,
+  checkAccessKeyInputs,
+} from "../../components/providers/accessKeyOps";
+import { KeyInUseError, KeyQuotaError, KeyRotationError } from "../../core/errors";
+import { adminIam, createUser, emulator, freePort, listKeys, resetClock, setClock } from "../support/moto";
+import { registerSecret, findSecrets } from "../support/secretGuard";
 
 const provider = accessKeyProvider as Required<typeof accessKeyProvider>;
 

@@ -2,7 +2,7 @@
  * The pure schedule: table tests over dates.
  */
 import * as assert from "assert";
-import { addDays } from "../components/clock";
+import { addDays } from "../../core/clock";
 import {
   deactivationReason,
   EMPTY_SLOT,
@@ -11,8 +11,8 @@ import {
   Plan,
   rotationDueDate,
   SlotPlan,
-} from "../components/schedule";
-import { DEFAULTS, resolveSettings, RotationSettings } from "../components/settings";
+} from "../../components/rotation/schedule";
+import { DEFAULTS, resolveSettings, RotationSettings } from "../../core/settings";
 
 const T0 = new Date("2027-01-01T09:00:00.000Z");
 const day = (n: number) => addDays(T0, n);

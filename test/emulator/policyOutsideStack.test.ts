@@ -5,10 +5,10 @@
 import * as assert from "assert";
 import * as net from "net";
 import * as iam from "@aws-sdk/client-iam";
-import { iamAccessKeysOutsideStack } from "../policypack/policies/outsideStack";
-import { adminIam, createUser, freePort, resetClock, setClock } from "./support/moto";
-import { registerSecret } from "./support/secretGuard";
-import { CraftedResource, Diagnostic, RunOptions, UNKNOWN, runStackPolicies } from "./support/policyHarness";
+import { iamAccessKeysOutsideStack } from "../../policypack/policies/outsideStack";
+import { adminIam, createUser, freePort, resetClock, setClock } from "../support/moto";
+import { registerSecret } from "../support/secretGuard";
+import { CraftedResource, Diagnostic, RunOptions, UNKNOWN, runStackPolicies } from "../support/policyHarness";
 
 const POLICY = "iam-access-keys-outside-stack";
 const DESCRIPTION = iamAccessKeysOutsideStack.description;

@@ -13,13 +13,14 @@
  *   `forceDelete`; a key already gone counts as deleted.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { KeyStatus } from "../../core/types";
+import { ACCESS_KEY_TOKEN, ACCESS_KEY_TYPE, DYNAMIC_MODULE } from "../../core/tokens";
 import * as ops from "./accessKeyOps";
 
-export type { AccessKeyInputs, AccessKeyOutputs, KeyStatus } from "./accessKeyOps";
+export type { AccessKeyInputs, AccessKeyOutputs } from "./accessKeyOps";
+export type { KeyStatus };
 
-export const ACCESS_KEY_MODULE = "keyrotation";
-export const ACCESS_KEY_TYPE = "AccessKey";
-export const ACCESS_KEY_TOKEN = `pulumi-nodejs:dynamic/${ACCESS_KEY_MODULE}:${ACCESS_KEY_TYPE}`;
+export { ACCESS_KEY_TOKEN, ACCESS_KEY_TYPE };
 
 /** The provider; its methods only call `ops`, so its serialized closure stays small. */
 export const accessKeyProvider: pulumi.dynamic.ResourceProvider = {
@@ -52,7 +53,7 @@ export interface AccessKeyArgs {
   /** The IAM user that owns the key (1-64 characters of letters, digits and `+=,.@_-`). Changing it replaces the key. */
   userName: pulumi.Input<string>;
   /** `Active` (default) or `Inactive`. Changing it is an in-place UpdateAccessKey. */
-  status?: pulumi.Input<"Active" | "Inactive">;
+  status?: pulumi.Input<KeyStatus>;
   /** Refuse to delete the key when it was used within this many hours. Default 24, 0 to 8760. */
   deletionGuardHours?: pulumi.Input<number>;
   /** Delete even when the key was used within `deletionGuardHours`. Default false. */
@@ -73,7 +74,7 @@ export class AccessKey extends pulumi.dynamic.Resource {
   declare public readonly userName: pulumi.Output<string>;
   declare public readonly accessKeyId: pulumi.Output<string>;
   declare public readonly secretAccessKey: pulumi.Output<string>;
-  declare public readonly status: pulumi.Output<"Active" | "Inactive">;
+  declare public readonly status: pulumi.Output<KeyStatus>;
   declare public readonly createDate: pulumi.Output<string>;
   declare public readonly slot: pulumi.Output<string>;
   declare public readonly generation: pulumi.Output<number>;
@@ -95,7 +96,7 @@ export class AccessKey extends pulumi.dynamic.Resource {
         additionalSecretOutputs: ["secretAccessKey"],
         deleteBeforeReplace: true,
       }),
-      ACCESS_KEY_MODULE,
+      DYNAMIC_MODULE,
       ACCESS_KEY_TYPE,
     );
   }

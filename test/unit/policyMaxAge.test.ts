@@ -4,8 +4,8 @@
  * compliant stack and changes one property.
  */
 import * as assert from "assert";
-import { iamAccessKeyMaxAge } from "../policypack/policies/maxAge";
-import { registerSecret } from "./support/secretGuard";
+import { iamAccessKeyMaxAge } from "../../policypack/policies/maxAge";
+import { registerSecret } from "../support/secretGuard";
 import {
   CraftedResource,
   Diagnostic,
@@ -18,7 +18,7 @@ import {
   secret,
   unpinClock,
   urnOf,
-} from "./support/policyHarness";
+} from "../support/policyHarness";
 
 const POLICY = "iam-access-key-max-age";
 const DESCRIPTION = iamAccessKeyMaxAge.description;

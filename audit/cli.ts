@@ -9,8 +9,8 @@
 import * as fs from "fs";
 import { parseArgs } from "util";
 import * as iam from "@aws-sdk/client-iam";
-import { now as clockNow } from "../clock";
-import { Exemption, validateExemptions } from "../exemptions";
+import { now as clockNow } from "../core/clock";
+import { Exemption, validateExemptions } from "../core/exemptions";
 import { AuditOptions, FailOn, runAudit, Source } from "./audit";
 import { AuditClientOptions, createAuditClient, explainAwsError } from "./client";
 import { Format, FORMATS, render } from "./format";

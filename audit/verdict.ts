@@ -9,18 +9,18 @@
  *
  * An expired exemption stops applying: the key gets its own verdict and the finding says so.
  */
-import { MS_PER_DAY } from "../clock";
-import { Exemption, findExemption } from "../exemptions";
+import { MS_PER_DAY } from "../core/clock";
+import { KeyStatus } from "../core/types";
+import { Exemption, findExemption } from "../core/exemptions";
 
 export type Verdict = "rotate" | "delete" | "ok" | "exempt";
-export const VERDICTS: readonly Verdict[] = ["rotate", "delete", "ok", "exempt"];
 
 /** One access key as the audit sees it, from either source. Never holds a secret. */
 export interface AuditKey {
   userName: string;
   /** `null` when the source does not know it (the credential report has no key ids). */
   accessKeyId: string | null;
-  status: "Active" | "Inactive";
+  status: KeyStatus;
   /** ISO-8601 UTC with whole seconds, e.g. `2026-01-31T12:00:00Z`. */
   createDate: string;
   /** ISO-8601 UTC with whole seconds; `null` when IAM has no record of a use. */

@@ -7,7 +7,7 @@
  * or network, so it fails at once instead of after minutes of backoff.
  */
 import * as iam from "@aws-sdk/client-iam";
-import { createIamClient } from "../iam";
+import { createIamClient } from "../core/iam";
 
 export interface AuditClientOptions {
   profile?: string;
@@ -83,32 +83,6 @@ export function createAuditClient(options: AuditClientOptions = {}): iam.IAMClie
       retryMode: "adaptive",
     }),
   );
-}
-
-/** Counts the IAM calls a client makes, by action (a call retried by the SDK counts once). */
-export interface CallCounter {
-  total(): number;
-  byAction(): Record<string, number>;
-  reset(): void;
-}
-
-export function countCalls(client: iam.IAMClient): CallCounter {
-  let counts: Record<string, number> = {};
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const action = (context.commandName ?? "unknown").replace(/Command$/, "");
-      counts[action] = (counts[action] ?? 0) + 1;
-      return next(args);
-    },
-    { step: "initialize", name: "keyRotationCallCounter", override: true },
-  );
-  return {
-    total: () => Object.values(counts).reduce((a, b) => a + b, 0),
-    byAction: () => ({ ...counts }),
-    reset: () => {
-      counts = {};
-    },
-  };
 }
 
 function endpointHint(env: NodeJS.ProcessEnv): string {

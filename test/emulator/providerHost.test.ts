@@ -6,11 +6,11 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as iam from "@aws-sdk/client-iam";
-import { AccessKey } from "../components/accessKey";
-import { RotationSchedule } from "../components/rotationSchedule";
-import { adminIam, createUser, listKeys } from "./support/moto";
-import * as host from "./support/providerHost";
-import { findSecrets, registerSecret } from "./support/secretGuard";
+import { AccessKey } from "../../components/providers/accessKey";
+import { RotationSchedule } from "../../components/providers/rotationSchedule";
+import { adminIam, createUser, listKeys } from "../support/moto";
+import * as host from "../support/providerHost";
+import { findSecrets, registerSecret } from "../support/secretGuard";
 
 const captured = new Map<string, Record<string, unknown>>();
 

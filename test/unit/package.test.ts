@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = path.resolve(__dirname, "../..");
 
 describe("package", () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as Record<string, unknown>;
@@ -16,7 +16,7 @@ describe("package", () => {
     assert.strictEqual(pkg.main, "dist/components/index.js");
     assert.strictEqual(pkg.types, "dist/components/index.d.ts");
     assert.deepStrictEqual(pkg.engines, { node: ">=20.0.0 <23" });
-    assert.deepStrictEqual(pkg.bin, { "pulumi-aws-key-rotation": "dist/components/audit/cli.js" });
+    assert.deepStrictEqual(pkg.bin, { "pulumi-aws-key-rotation": "dist/audit/cli.js" });
   });
 
   it("exports RotatingAccessKey and its types from the built root", () => {
@@ -34,6 +34,22 @@ describe("package", () => {
     assert.strictEqual(api.ROTATING_ACCESS_KEY_TOKEN, "keyrotation:iam:RotatingAccessKey");
     assert.strictEqual(api.ACCESS_KEY_TOKEN, "pulumi-nodejs:dynamic/keyrotation:AccessKey");
     assert.ok(fs.existsSync(path.join(ROOT, "dist", "components", "index.d.ts")));
+  });
+
+  it("keeps answering at the module paths that 0.1.0 state requires (stored provider code)", () => {
+    // What closures serialized by 0.1.0 require when the package is consumed from node_modules, and
+    // what they call on the read and delete paths.
+    const legacy: Record<string, string[]> = {
+      accessKeyOps: ["readKey", "removeKey", "checkAccessKeyInputs", "diffKey", "createKey", "updateKey"],
+      settings: ["resolveSettings", "SETTING_KEYS", "userNameFailure"],
+      clock: ["now"],
+      errors: ["messageOf", "KeyRotationError"],
+      schedule: ["nextPlan"],
+    };
+    for (const [file, names] of Object.entries(legacy)) {
+      const mod = require(path.join(ROOT, "dist", "components", `${file}.js`)) as Record<string, unknown>;
+      for (const name of names) assert.notStrictEqual(mod[name], undefined, `${file}.${name}`);
+    }
   });
 
   it("pins every dependency to an exact version", () => {

@@ -3,7 +3,7 @@
  * resource's inputs. Each case starts from a compliant schedule and changes one property.
  */
 import * as assert from "assert";
-import { rotatingAccessKeySchedule } from "../policypack/policies/schedule";
+import { rotatingAccessKeySchedule } from "../../policypack/policies/schedule";
 import {
   CraftedResource,
   Diagnostic,
@@ -12,7 +12,7 @@ import {
   UNKNOWN,
   runResourcePolicies,
   secret,
-} from "./support/policyHarness";
+} from "../support/policyHarness";
 
 const POLICY = "rotating-access-key-schedule";
 const DESCRIPTION = rotatingAccessKeySchedule.description;

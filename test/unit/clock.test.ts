@@ -2,8 +2,8 @@
  * The shared clock: `KEYROTATION_NOW` moves time forward only.
  */
 import * as assert from "assert";
-import { now, parseInstant } from "../components/clock";
-import { checkSchedule } from "../components/rotationSchedule";
+import { now, parseInstant } from "../../core/clock";
+import { checkSchedule } from "../../components/providers/rotationSchedule";
 
 const REAL = new Date("2027-05-01T12:00:00.000Z");
 

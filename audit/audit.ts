@@ -11,9 +11,9 @@
  *   live when the report is older, cannot be read, or is denied.
  */
 import * as iam from "@aws-sdk/client-iam";
-import { MS_PER_HOUR, parseInstant } from "../clock";
-import { Exemption } from "../exemptions";
-import { inventoryUsers, KeyRecord, paginateUsers } from "../iam";
+import { MS_PER_HOUR, parseInstant } from "../core/clock";
+import { Exemption } from "../core/exemptions";
+import { inventoryUsers, KeyRecord, paginateUsers } from "../core/iam";
 import { iamActionOf } from "./client";
 import {
   CredentialReportPort,
@@ -221,116 +221,183 @@ function hoursOld(at: Date | undefined, now: Date): number | null {
   return at ? Math.round(((now.getTime() - at.getTime()) / MS_PER_HOUR) * 10) / 10 : null;
 }
 
-/** Runs the audit. AWS errors other than the ones each source handles propagate. */
-export async function runAudit(client: iam.IAMClient, options: AuditOptions): Promise<AuditResult> {
-  const maxAgeDays = options.maxAgeDays ?? AUDIT_DEFAULTS.maxAgeDays;
-  const unusedDays = options.unusedDays ?? AUDIT_DEFAULTS.unusedDays;
-  const source = options.source ?? AUDIT_DEFAULTS.source;
-  const failOn = [...(options.failOn ?? AUDIT_DEFAULTS.failOn)];
-  const exemptions = [...(options.exemptions ?? [])];
-  const reportMaxAgeHours = options.reportMaxAgeHours ?? AUDIT_DEFAULTS.reportMaxAgeHours;
-  const timeoutSeconds = options.reportTimeoutSeconds ?? AUDIT_DEFAULTS.reportTimeoutSeconds;
-  const now = options.now;
-  const rules = { maxAgeDays, unusedDays, exemptions, now };
+/** Where the audit's facts came from, and what the source itself wants the reader to know. */
+interface Gathered {
+  inventory: Inventory;
+  source: AuditResult["source"];
+  sourceReason: string;
+  credentialReport: AuditResult["credentialReport"];
+  warnings: string[];
+}
+
+/** The settings of one run, defaults applied. */
+interface RunSettings {
+  maxAgeDays: number;
+  unusedDays: number;
+  source: Source;
+  failOn: FailOn[];
+  exemptions: Exemption[];
+  reportMaxAgeHours: number;
+  reportTimeoutSeconds: number;
+  now: Date;
+}
+
+function runSettings(options: AuditOptions): RunSettings {
+  return {
+    maxAgeDays: options.maxAgeDays ?? AUDIT_DEFAULTS.maxAgeDays,
+    unusedDays: options.unusedDays ?? AUDIT_DEFAULTS.unusedDays,
+    source: options.source ?? AUDIT_DEFAULTS.source,
+    failOn: [...(options.failOn ?? AUDIT_DEFAULTS.failOn)],
+    exemptions: [...(options.exemptions ?? [])],
+    reportMaxAgeHours: options.reportMaxAgeHours ?? AUDIT_DEFAULTS.reportMaxAgeHours,
+    reportTimeoutSeconds: options.reportTimeoutSeconds ?? AUDIT_DEFAULTS.reportTimeoutSeconds,
+    now: options.now,
+  };
+}
+
+function reportFacts(outcome: ReportOutcome, now: Date): NonNullable<AuditResult["credentialReport"]> {
+  return {
+    generatedTime: outcome.generatedTime ? isoSeconds(outcome.generatedTime) : null,
+    ageHours: hoursOld(outcome.generatedTime, now),
+    generatedByThisRun: outcome.generated,
+  };
+}
+
+/** `--source live`: ListUsers, ListAccessKeys and GetAccessKeyLastUsed. */
+async function gatherLive(client: iam.IAMClient, options: AuditOptions): Promise<Gathered> {
+  return {
+    inventory: await liveInventory(client, options),
+    source: "live",
+    sourceReason: "--source live: ListUsers, ListAccessKeys and GetAccessKeyLastUsed.",
+    credentialReport: null,
+    warnings: [],
+  };
+}
+
+/** `--source report`: the credential report only, with a warning when it is older than the limit. */
+async function gatherReport(
+  client: iam.IAMClient,
+  options: AuditOptions,
+  run: RunSettings,
+): Promise<Gathered> {
+  const outcome = await reportInventory(client, options, run.reportTimeoutSeconds);
+  const credentialReport = reportFacts(outcome, run.now);
   const warnings: string[] = [];
-
-  let inventory: Inventory;
-  let usedSource: AuditResult["source"];
-  let sourceReason: string;
-  let credentialReport: AuditResult["credentialReport"] = null;
-
-  if (source === "live") {
-    inventory = await liveInventory(client, options);
-    usedSource = "live";
-    sourceReason = "--source live: ListUsers, ListAccessKeys and GetAccessKeyLastUsed.";
-  } else if (source === "report") {
-    const outcome = await reportInventory(client, options, timeoutSeconds);
-    inventory = outcome.inventory;
-    usedSource = "report";
-    sourceReason = "--source report: the IAM credential report only.";
-    credentialReport = {
-      generatedTime: outcome.generatedTime ? isoSeconds(outcome.generatedTime) : null,
-      ageHours: hoursOld(outcome.generatedTime, now),
-      generatedByThisRun: outcome.generated,
-    };
-    const age = credentialReport.ageHours;
-    if (age === null || age > 4) {
-      warnings.push(
-        `The credential report was generated ${credentialReport.generatedTime ?? "at an unknown time"}` +
-          `${age === null ? "" : `, ${age} hours ago`}; keys changed since then are not reflected. Use --source live for fresh data.`,
-      );
-    }
-    if (exemptions.some((e) => e.accessKeyId !== undefined)) {
-      warnings.push(
-        "The credential report has no access key ids, so exemptions by accessKeyId cannot apply in --source report; " +
-          "use --source auto or live for them.",
-      );
-    }
-  } else {
-    let outcome: ReportOutcome | undefined;
-    let fallback = "";
-    try {
-      outcome = await reportInventory(client, options, timeoutSeconds);
-    } catch (err) {
-      if (isAccessDenied(err)) {
-        fallback = `the credential report is denied (${iamActionOf(err) ?? "iam:GetCredentialReport"})`;
-      } else if (err instanceof ReportTimeoutError || err instanceof ReportFormatError) {
-        fallback = `the credential report could not be used (${err.message})`;
-      } else {
-        throw err;
-      }
-    }
-    const age = outcome ? hoursOld(outcome.generatedTime, now) : null;
-    if (outcome) {
-      credentialReport = {
-        generatedTime: outcome.generatedTime ? isoSeconds(outcome.generatedTime) : null,
-        ageHours: age,
-        generatedByThisRun: outcome.generated,
-      };
-      if (age === null || age > reportMaxAgeHours) {
-        fallback =
-          `the credential report was generated ${credentialReport.generatedTime ?? "at an unknown time"}` +
-          `${age === null ? "" : ` (${age} hours ago)`}, more than --report-max-age-hours ${reportMaxAgeHours} ago`;
-      }
-    }
-    if (!outcome || fallback) {
-      inventory = await liveInventory(client, options);
-      usedSource = "live";
-      sourceReason = `--source auto chose live listing: ${fallback}.`;
-    } else {
-      // Re-check live every user the report flags, and every named user the report lacks.
-      const fromReport = outcome.inventory;
-      const flagged = new Set(
-        judgeKeys(fromReport.keys, rules)
-          .filter((f) => f.verdict !== "ok")
-          .map((f) => f.userName),
-      );
-      // (With a path prefix the report's paths are authoritative: a named user outside it stays not found.)
-      if (!options.pathPrefix) for (const name of fromReport.notFound) flagged.add(name);
-      const recheck = unique([...flagged]);
-      const live = recheck.length > 0 ? await liveInventory(client, options, recheck) : undefined;
-      const recheckSet = new Set(recheck);
-      const users = unique([
-        ...fromReport.users.filter((n) => !recheckSet.has(n)),
-        ...(live ? live.users : []),
-      ]);
-      inventory = {
-        users,
-        keys: [...fromReport.keys.filter((k) => !recheckSet.has(k.userName)), ...(live ? live.keys : [])],
-        notFound: unique([
-          ...fromReport.notFound.filter((n) => !recheckSet.has(n)),
-          ...(live ? live.notFound.filter((n) => fromReport.notFound.includes(n)) : []),
-        ]),
-        vanished: live ? live.notFound.filter((n) => !fromReport.notFound.includes(n)) : [],
-      };
-      usedSource = "report+live";
-      sourceReason =
-        `--source auto used the credential report (${age} hours old, within --report-max-age-hours ${reportMaxAgeHours}) ` +
-        `and re-checked live the ${recheck.length} user(s) it flags.`;
-    }
+  const age = credentialReport.ageHours;
+  if (age === null || age > run.reportMaxAgeHours) {
+    warnings.push(
+      `The credential report was generated ${credentialReport.generatedTime ?? "at an unknown time"}` +
+        `${age === null ? "" : `, ${age} hours ago`}; keys changed since then are not reflected. Use --source live for fresh data.`,
+    );
   }
+  if (run.exemptions.some((e) => e.accessKeyId !== undefined)) {
+    warnings.push(
+      "The credential report has no access key ids, so exemptions by accessKeyId cannot apply in --source report; " +
+        "use --source auto or live for them.",
+    );
+  }
+  return {
+    inventory: outcome.inventory,
+    source: "report",
+    sourceReason: "--source report: the IAM credential report only.",
+    credentialReport,
+    warnings,
+  };
+}
 
-  const keys = judgeKeys(inventory.keys, rules);
+/** The credential report, or why it cannot be used (denied, not ready in time, unreadable). */
+async function tryReport(
+  client: iam.IAMClient,
+  options: AuditOptions,
+  run: RunSettings,
+): Promise<{ outcome?: ReportOutcome; fallback: string }> {
+  try {
+    const outcome = await reportInventory(client, options, run.reportTimeoutSeconds);
+    const age = hoursOld(outcome.generatedTime, run.now);
+    if (age !== null && age <= run.reportMaxAgeHours) return { outcome, fallback: "" };
+    const facts = reportFacts(outcome, run.now);
+    return {
+      outcome,
+      fallback:
+        `the credential report was generated ${facts.generatedTime ?? "at an unknown time"}` +
+        `${age === null ? "" : ` (${age} hours ago)`}, more than --report-max-age-hours ${run.reportMaxAgeHours} ago`,
+    };
+  } catch (err) {
+    if (isAccessDenied(err)) {
+      return {
+        fallback: `the credential report is denied (${iamActionOf(err) ?? "iam:GetCredentialReport"})`,
+      };
+    }
+    if (err instanceof ReportTimeoutError || err instanceof ReportFormatError) {
+      return { fallback: `the credential report could not be used (${err.message})` };
+    }
+    throw err;
+  }
+}
+
+/** The report's inventory with the re-checked users replaced by their live listing. */
+function mergeRecheck(
+  fromReport: Inventory,
+  recheck: readonly string[],
+  live: Inventory | undefined,
+): Inventory {
+  const recheckSet = new Set(recheck);
+  return {
+    users: unique([...fromReport.users.filter((n) => !recheckSet.has(n)), ...(live ? live.users : [])]),
+    keys: [...fromReport.keys.filter((k) => !recheckSet.has(k.userName)), ...(live ? live.keys : [])],
+    notFound: unique([
+      ...fromReport.notFound.filter((n) => !recheckSet.has(n)),
+      ...(live ? live.notFound.filter((n) => fromReport.notFound.includes(n)) : []),
+    ]),
+    vanished: live ? live.notFound.filter((n) => !fromReport.notFound.includes(n)) : [],
+  };
+}
+
+/**
+ * `--source auto`: a recent credential report, with every user it flags (and every named user it
+ * lacks) re-checked live; live listing when the report is denied, late, unreadable or too old.
+ */
+async function gatherAuto(client: iam.IAMClient, options: AuditOptions, run: RunSettings): Promise<Gathered> {
+  const { outcome, fallback } = await tryReport(client, options, run);
+  const credentialReport = outcome ? reportFacts(outcome, run.now) : null;
+  if (!outcome || fallback) {
+    const live = await gatherLive(client, options);
+    return { ...live, credentialReport, sourceReason: `--source auto chose live listing: ${fallback}.` };
+  }
+  const fromReport = outcome.inventory;
+  const rules = {
+    maxAgeDays: run.maxAgeDays,
+    unusedDays: run.unusedDays,
+    exemptions: run.exemptions,
+    now: run.now,
+  };
+  const flagged = new Set(
+    judgeKeys(fromReport.keys, rules)
+      .filter((f) => f.verdict !== "ok")
+      .map((f) => f.userName),
+  );
+  // (With a path prefix the report's paths are authoritative: a named user outside it stays not found.)
+  if (!options.pathPrefix) for (const name of fromReport.notFound) flagged.add(name);
+  const recheck = unique([...flagged]);
+  const live = recheck.length > 0 ? await liveInventory(client, options, recheck) : undefined;
+  return {
+    inventory: mergeRecheck(fromReport, recheck, live),
+    source: "report+live",
+    sourceReason:
+      `--source auto used the credential report (${credentialReport?.ageHours} hours old, within --report-max-age-hours ${run.reportMaxAgeHours}) ` +
+      `and re-checked live the ${recheck.length} user(s) it flags.`,
+    credentialReport,
+    warnings: [],
+  };
+}
+
+/** Warnings about the users and exemptions of the run; returns the exemptions that expired. */
+function runWarnings(
+  inventory: Inventory,
+  options: AuditOptions,
+  run: RunSettings,
+  warnings: string[],
+): Exemption[] {
   for (const user of inventory.vanished) {
     warnings.push(`User ${user} was deleted while the audit ran; it is left out.`);
   }
@@ -339,41 +406,62 @@ export async function runAudit(client: iam.IAMClient, options: AuditOptions): Pr
       `No IAM user named ${user}${options.pathPrefix ? ` under path ${options.pathPrefix}` : ""}: check --user.`,
     );
   }
-  const expiredExemptions = exemptions.filter((e) => {
+  const expired = run.exemptions.filter((e) => {
     const at = parseInstant(e.expires);
-    return !at || at.getTime() <= now.getTime();
+    return !at || at.getTime() <= run.now.getTime();
   });
-  for (const e of expiredExemptions) {
+  for (const e of expired) {
     warnings.push(
       `The exemption for ${e.accessKeyId ? `key ${e.accessKeyId}` : `user ${e.userName}`} expired on ${e.expires} ` +
         `and no longer applies: renew it with a new date or remove it.`,
     );
   }
-  const count = (v: Verdict) => keys.filter((k) => k.verdict === v).length;
-  const summary = {
-    users: inventory.users.length,
-    keys: keys.length,
-    rotate: count("rotate"),
-    delete: count("delete"),
-    ok: count("ok"),
-    exempt: count("exempt"),
-    compliant: !keys.some((k) => (failOn as string[]).includes(k.verdict)),
+  return expired;
+}
+
+/** Runs the audit. AWS errors other than the ones each source handles propagate. */
+export async function runAudit(client: iam.IAMClient, options: AuditOptions): Promise<AuditResult> {
+  const run = runSettings(options);
+  const gathered =
+    run.source === "live"
+      ? await gatherLive(client, options)
+      : run.source === "report"
+        ? await gatherReport(client, options, run)
+        : await gatherAuto(client, options, run);
+  const { inventory } = gathered;
+  const rules = {
+    maxAgeDays: run.maxAgeDays,
+    unusedDays: run.unusedDays,
+    exemptions: run.exemptions,
+    now: run.now,
   };
+  const keys = judgeKeys(inventory.keys, rules);
+  const warnings = [...gathered.warnings];
+  const expiredExemptions = runWarnings(inventory, options, run, warnings);
+  const count = (v: Verdict) => keys.filter((k) => k.verdict === v).length;
   return {
     schemaVersion: 1,
-    generatedAt: isoSeconds(now),
-    source: usedSource,
-    sourceReason,
-    credentialReport,
+    generatedAt: isoSeconds(run.now),
+    source: gathered.source,
+    sourceReason: gathered.sourceReason,
+    credentialReport: gathered.credentialReport,
     settings: {
-      maxAgeDays,
-      unusedDays,
-      failOn,
+      maxAgeDays: run.maxAgeDays,
+      unusedDays: run.unusedDays,
+      failOn: run.failOn,
       userNames: options.userNames ? unique(options.userNames) : null,
       pathPrefix: options.pathPrefix ?? null,
-      exemptions: exemptions.length,
+      exemptions: run.exemptions.length,
     },
-    summary,
+    summary: {
+      users: inventory.users.length,
+      keys: keys.length,
+      rotate: count("rotate"),
+      delete: count("delete"),
+      ok: count("ok"),
+      exempt: count("exempt"),
+      compliant: !keys.some((k) => (run.failOn as string[]).includes(k.verdict)),
+    },
     keys,
     notFoundUsers: inventory.notFound,
     vanishedUsers: inventory.vanished,

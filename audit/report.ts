@@ -7,7 +7,7 @@
  */
 import * as iam from "@aws-sdk/client-iam";
 import { parse } from "csv-parse/sync";
-import { KeyRotationError } from "../errors";
+import { KeyRotationError } from "../core/errors";
 import { AuditKey, isoSeconds } from "./verdict";
 
 /** The two calls the report needs; `reportPort(client)` adapts an IAM client. */

@@ -3,10 +3,10 @@
  */
 import * as assert from "assert";
 import * as sm from "@aws-sdk/client-secrets-manager";
-import { publicationProvider, publishKey } from "../components/secretPublication";
-import { KeyRotationError } from "../components/errors";
-import { emulator, freePort } from "./support/moto";
-import { findSecrets, registerSecret } from "./support/secretGuard";
+import { publicationProvider, publishKey } from "../../components/providers/secretPublication";
+import { KeyRotationError } from "../../core/errors";
+import { emulator, freePort } from "../support/moto";
+import { findSecrets, registerSecret } from "../support/secretGuard";
 
 const SECRET_A = "publication-test-secret-aaaaaaaaaaaaaaaaaaa";
 const SECRET_B = "publication-test-secret-bbbbbbbbbbbbbbbbbbb";

@@ -4,9 +4,11 @@
  * exceptions are recognised with `instanceof`.
  */
 import * as iam from "@aws-sdk/client-iam";
+import { requestHandlerOptions, resolveRegion, TimeLimits } from "./aws";
 import { MS_PER_DAY } from "./clock";
+import { KeyStatus } from "./types";
 
-export interface IamClientOptions {
+export interface IamClientOptions extends TimeLimits {
   /** Signing region; IAM is global, so the default is `us-east-1`. */
   region?: string;
   /** Retry attempts for throttling and transient errors (the SDK's standard strategy). Default 8. */
@@ -26,8 +28,9 @@ export interface IamClientOptions {
 
 export function createIamClient(options: IamClientOptions = {}): iam.IAMClient {
   return new iam.IAMClient({
-    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    region: resolveRegion(options.region),
     maxAttempts: options.maxAttempts ?? 8,
+    requestHandler: requestHandlerOptions(options),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
@@ -39,7 +42,7 @@ export function createIamClient(options: IamClientOptions = {}): iam.IAMClient {
 export interface KeyRecord {
   userName: string;
   accessKeyId: string;
-  status: "Active" | "Inactive";
+  status: KeyStatus;
   /** ISO-8601 */
   createDate: string;
   /** ISO-8601; absent when IAM has no record of a use. */

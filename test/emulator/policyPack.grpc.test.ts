@@ -10,10 +10,10 @@ import * as os from "os";
 import * as path from "path";
 import * as iam from "@aws-sdk/client-iam";
 import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb";
-import { policies } from "../policypack/policies";
-import { stagePolicyPack } from "../policypack/publish/stage";
-import { adminIam, createUser } from "./support/moto";
-import { assertNoSecrets, registerSecret } from "./support/secretGuard";
+import { policies } from "../../policypack/policies";
+import { stagePolicyPack } from "../../policypack/publish/stage";
+import { adminIam, createUser } from "../support/moto";
+import { assertNoSecrets, registerSecret } from "../support/secretGuard";
 import {
   CraftedResource,
   Diagnostic,
@@ -26,7 +26,7 @@ import {
   runStackPolicies,
   secret,
   urnOf,
-} from "./support/policyHarness";
+} from "../support/policyHarness";
 import {
   ServedPack,
   analyze,
@@ -36,7 +36,7 @@ import {
   levelName,
   policiesFromInfo,
   servePolicyPack,
-} from "./support/policyGrpc";
+} from "../support/policyGrpc";
 
 const DAY = 86_400_000;
 const SECRET = "Zq9sECRETsecretSECRET/0123456789abcdefXYZ";
@@ -328,8 +328,17 @@ describe("policy pack staged for publishing (self-contained JavaScript)", functi
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "keyrotation-pack-"));
     const files = stagePolicyPack(dir);
     assert.deepStrictEqual(
-      files.filter((f) => f.startsWith("components/")),
-      ["components/clock.js", "components/exemptions.js", "components/iam.js"],
+      files.filter((f) => !f.startsWith("policypack/")),
+      [
+        "core/aws.js",
+        "core/clock.js",
+        "core/exemptions.js",
+        "core/iam.js",
+        "core/settings.js",
+        "core/errors.js",
+        "core/tokens.js",
+        "core/types.js",
+      ].sort(),
     );
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
     assert.deepStrictEqual(Object.keys(pkg.dependencies).sort(), [
@@ -339,7 +348,7 @@ describe("policy pack staged for publishing (self-contained JavaScript)", functi
     ]);
     assert.strictEqual(pkg.version, PACK_VERSION);
     // What `npm install` does on the machine that runs the published pack.
-    fs.symlinkSync(path.resolve(__dirname, "../node_modules"), path.join(dir, "node_modules"), "dir");
+    fs.symlinkSync(path.resolve(__dirname, "../../node_modules"), path.join(dir, "node_modules"), "dir");
     pack = await servePolicyPack({ ...process.env, KEYROTATION_NOW: "" }, dir);
   });
 

@@ -9,19 +9,20 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as keyOps from "./accessKeyOps";
-import { now } from "./clock";
-import { messageOf } from "./errors";
-import { nextPlan, ObservedKey, Plan, PlanEvent } from "./schedule";
+import { now } from "../../core/clock";
+import { createIamClient } from "../../core/iam";
+import { DYNAMIC_MODULE, SCHEDULE_TOKEN, SCHEDULE_TYPE } from "../../core/tokens";
+import { messageOf } from "../../core/errors";
+import { nextPlan, ObservedKey, Plan, PlanEvent } from "../rotation/schedule";
 import {
   resolveSettings,
   RotationSettings,
   SETTING_KEYS,
   UnmanagedKeysPolicy,
   userNameFailure,
-} from "./settings";
+} from "../../core/settings";
 
-export const SCHEDULE_TYPE = "RotationSchedule";
-export const SCHEDULE_TOKEN = `pulumi-nodejs:dynamic/keyrotation:${SCHEDULE_TYPE}`;
+export { SCHEDULE_TOKEN, SCHEDULE_TYPE };
 
 /** The engine's marker for a value unknown at preview. */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -55,7 +56,7 @@ function describeUnmanaged(userName: string, keys: ObservedKey[], at: Date): str
 
 /** The user's keys as IAM lists them, with their slot tags. */
 export async function observeKeys(userName: string): Promise<ObservedKey[]> {
-  const client = keyOps.iamClient();
+  const client = createIamClient();
   try {
     const [keys, tags] = await Promise.all([
       keyOps.listKeys(client, userName),
@@ -211,7 +212,7 @@ export class RotationSchedule extends pulumi.dynamic.Resource {
       name,
       { ...args, plan: undefined, events: undefined },
       opts,
-      "keyrotation",
+      DYNAMIC_MODULE,
       SCHEDULE_TYPE,
     );
   }

@@ -8,9 +8,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as sm from "@aws-sdk/client-secrets-manager";
-import { KeyRotationError, messageOf } from "./errors";
+import { requestHandlerOptions, resolveRegion } from "../../core/aws";
+import { KeyRotationError, messageOf } from "../../core/errors";
+import { DYNAMIC_MODULE, PUBLICATION_TYPE } from "../../core/tokens";
 
-export const PUBLICATION_TYPE = "SecretPublication";
+export { PUBLICATION_TYPE };
 
 export interface PublicationInputs {
   secretId: string;
@@ -27,8 +29,9 @@ export interface PublicationOutputs extends PublicationInputs {
 /** Writes the key as the secret's current version, creating the secret when it does not exist. */
 export async function publishKey(inputs: PublicationInputs): Promise<PublicationOutputs> {
   const client = new sm.SecretsManagerClient({
-    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    region: resolveRegion(),
     maxAttempts: 8,
+    requestHandler: requestHandlerOptions(),
   });
   const value = JSON.stringify({
     userName: inputs.userName,
@@ -109,7 +112,7 @@ export class SecretPublication extends pulumi.dynamic.Resource {
       name,
       { ...args, secretArn: undefined, versionId: undefined },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["secretAccessKey"] }),
-      "keyrotation",
+      DYNAMIC_MODULE,
       PUBLICATION_TYPE,
     );
   }

@@ -4,9 +4,9 @@
  */
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { AccessKey } from "../components/accessKey";
-import { RotatingAccessKey, ValidationError } from "../components";
-import { Plan } from "../components/schedule";
+import { AccessKey } from "../../components/providers/accessKey";
+import { RotatingAccessKey, ValidationError } from "../../components";
+import { Plan } from "../../components/rotation/schedule";
 
 interface Registered {
   type: string;
@@ -191,7 +191,7 @@ describe("RotatingAccessKey wiring (Pulumi mocks)", () => {
   });
 
   it("serializes the key provider closure", async () => {
-    const { accessKeyProvider } = await import("../components/accessKey");
+    const { accessKeyProvider } = await import("../../components/providers/accessKey");
     const fn = await pulumi.runtime.serializeFunction(() => accessKeyProvider);
     assert.ok(fn.text.includes('require("@aws-sdk/client-iam'), "the SDK is required by name, not inlined");
     assert.ok(AccessKey !== undefined);

@@ -6,18 +6,18 @@
 import * as assert from "assert";
 import * as iam from "@aws-sdk/client-iam";
 import { parse } from "csv-parse/sync";
-import { EndpointUnreachableError, explainAwsError } from "../components/audit/client";
-import { parseCommand, UsageError } from "../components/audit/cli";
-import { csvRecords } from "../components/audit/format";
-import { createProgress } from "../components/audit/progress";
+import { EndpointUnreachableError, explainAwsError } from "../../audit/client";
+import { parseCommand, UsageError } from "../../audit/cli";
+import { csvRecords } from "../../audit/format";
+import { createProgress } from "../../audit/progress";
 import {
   CredentialReportPort,
   fetchCredentialReport,
   parseCredentialReport,
   pathFromArn,
   ReportTimeoutError,
-} from "../components/audit/report";
-import { AuditKey, baseVerdict, judgeUserKeys } from "../components/audit/verdict";
+} from "../../audit/report";
+import { AuditKey, baseVerdict, judgeUserKeys } from "../../audit/verdict";
 
 const NOW = new Date("2027-06-01T12:00:00Z");
 const daysAgo = (n: number) => new Date(NOW.getTime() - n * 86_400_000).toISOString().replace(".000Z", "Z");

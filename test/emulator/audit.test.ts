@@ -11,13 +11,14 @@ import * as os from "os";
 import * as path from "path";
 import * as iam from "@aws-sdk/client-iam";
 import { parse } from "csv-parse/sync";
-import { AuditResult } from "../components/audit/audit";
-import { countCalls, instrumentClient } from "../components/audit/client";
-import { CliIo, main } from "../components/audit/cli";
-import { CSV_COLUMNS, TABLE_COLUMNS } from "../components/audit/format";
-import { fetchCredentialReport, reportPort } from "../components/audit/report";
-import { Finding } from "../components/audit/verdict";
-import { createIamClient } from "../components/iam";
+import { AuditResult } from "../../audit/audit";
+import { instrumentClient } from "../../audit/client";
+import { countCalls } from "../support/countCalls";
+import { CliIo, main } from "../../audit/cli";
+import { CSV_COLUMNS, TABLE_COLUMNS } from "../../audit/format";
+import { fetchCredentialReport, reportPort } from "../../audit/report";
+import { Finding } from "../../audit/verdict";
+import { createIamClient } from "../../core/iam";
 import {
   adminIam,
   emulator,
@@ -26,8 +27,8 @@ import {
   resetClock,
   resetEmulator,
   setClock,
-} from "./support/moto";
-import { registerSecret } from "./support/secretGuard";
+} from "../support/moto";
+import { registerSecret } from "../support/secretGuard";
 
 const DAY = 86_400_000;
 /** The IAM actions docs/audit.md tells people to grant. */
@@ -38,7 +39,7 @@ const AUDIT_ACTIONS = [
   "iam:GenerateCredentialReport",
   "iam:GetCredentialReport",
 ];
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = path.resolve(__dirname, "../..");
 // Next UTC midnight + 1 h: ahead of the real clock (the override only moves forward), and dates
 // computed from it never straddle midnight.
 const T0 = new Date(Math.ceil(Date.now() / DAY) * DAY + 3_600_000);
@@ -525,12 +526,12 @@ describe("audit command (IAM emulator)", function () {
 
   describe("as the real bin, in a child process", () => {
     /**
-     * The built bin (dist/components/audit/cli.js, what package.json's `bin` runs) when it is newer
-     * than every source under components/ (as after `npm test`'s build), else the same file through
+     * The built bin (dist/audit/cli.js, what package.json's `bin` runs) when it is newer
+     * than every source under audit/ and core/ (as after `npm test`'s build), else the same file through
      * ts-node: the same code, only slower to start.
      */
     function binEntry(): string[] {
-      const built = path.join(ROOT, "dist/components/audit/cli.js");
+      const built = path.join(ROOT, "dist/audit/cli.js");
       const newest = (dir: string): number =>
         fs
           .readdirSync(dir, { withFileTypes: true })
@@ -542,9 +543,13 @@ describe("audit command (IAM emulator)", function () {
                 : 0,
           )
           .reduce((a, b) => Math.max(a, b), 0);
-      if (fs.existsSync(built) && fs.statSync(built).mtimeMs > newest(path.join(ROOT, "components")))
+      if (
+        fs.existsSync(built) &&
+        fs.statSync(built).mtimeMs >
+          Math.max(newest(path.join(ROOT, "audit")), newest(path.join(ROOT, "core")))
+      )
         return [built];
-      return ["-r", "ts-node/register/transpile-only", path.join(ROOT, "components/audit/cli.ts")];
+      return ["-r", "ts-node/register/transpile-only", path.join(ROOT, "audit/cli.ts")];
     }
 
     function bin(args: string[], env: Record<string, string>): Promise<Run & { ms: number }> {

@@ -1,0 +1,526 @@
+/**
+ * The IAM operations behind the `AccessKey` dynamic resource, in plain functions. The provider
+ * object in accessKey.ts is serialized into Pulumi state as a closure, so these functions create
+ * their SDK clients when they run and capture only SDK module objects and plain helpers.
+ *
+ * No function here puts a secret access key into an error, a log line or a diagnostic.
+ */
+import * as iam from "@aws-sdk/client-iam";
+import * as sts from "@aws-sdk/client-sts";
+import { requestHandlerOptions, resolveRegion } from "../../core/aws";
+import { MS_PER_HOUR, now } from "../../core/clock";
+import { KeyInUseError, KeyQuotaError, KeyRotationError, messageOf } from "../../core/errors";
+import { createIamClient, keyAgeDays, KeyRecord, listUserKeys } from "../../core/iam";
+import { BOUNDS, DEFAULTS, Failure, integerFailure, userNameFailure } from "../../core/settings";
+import { isKeyStatus, KeyStatus } from "../../core/types";
+
+export type { KeyStatus };
+
+/** Inputs of one access key resource. */
+export interface AccessKeyInputs {
+  userName: string;
+  status: KeyStatus;
+  deletionGuardHours: number;
+  forceDelete: boolean;
+  /** Slot `a` or `b` when the key belongs to a RotatingAccessKey; empty for a standalone key. */
+  slot: string;
+  /** Changing it replaces the key; 0 for a standalone or adopted key. */
+  generation: number;
+  /** Take over this existing key instead of creating one (no secret is known for it). */
+  adoptAccessKeyId: string;
+  /** Delete this pre-existing key (after the last-used guard) before creating the new one. */
+  replacesAccessKeyId: string;
+  /** Seconds to wait for a new key to work (STS GetCallerIdentity signed with it); 0 skips it. */
+  verifyTimeoutSeconds: number;
+}
+
+export interface AccessKeyOutputs extends AccessKeyInputs {
+  accessKeyId: string;
+  secretAccessKey: string;
+  createDate: string;
+}
+
+export const ACCESS_KEY_ID_PATTERN = /^[A-Z0-9]{16,128}$/;
+export const TAG_PREFIX = "keyrotation:";
+
+/** Applies defaults and checks the inputs; no AWS call. */
+export function checkAccessKeyInputs(news: Record<string, unknown>): {
+  inputs: AccessKeyInputs;
+  failures: Failure[];
+} {
+  const failures: Failure[] = [];
+  const userFailure = userNameFailure(news.userName);
+  if (userFailure) failures.push(userFailure);
+  const status = news.status ?? "Active";
+  if (!isKeyStatus(status)) {
+    failures.push({
+      property: "status",
+      reason: `status must be "Active" or "Inactive"; got ${JSON.stringify(status)}.`,
+    });
+  }
+  const num = (name: "deletionGuardHours" | "verifyTimeoutSeconds", fallback: number) => {
+    const value = news[name] ?? fallback;
+    const failure = integerFailure(name, value, BOUNDS[name].min, BOUNDS[name].max);
+    if (failure) failures.push(failure);
+    return value as number;
+  };
+  const deletionGuardHours = num("deletionGuardHours", DEFAULTS.deletionGuardHours);
+  const verifyTimeoutSeconds = num("verifyTimeoutSeconds", 0);
+  const forceDelete = news.forceDelete ?? false;
+  if (typeof forceDelete !== "boolean") {
+    failures.push({
+      property: "forceDelete",
+      reason: `forceDelete must be true or false; got ${JSON.stringify(forceDelete)}.`,
+    });
+  }
+  const slot = news.slot ?? "";
+  if (slot !== "" && slot !== "a" && slot !== "b") {
+    failures.push({
+      property: "slot",
+      reason: `slot must be "a", "b" or empty; got ${JSON.stringify(slot)}.`,
+    });
+  }
+  const generation = news.generation ?? 0;
+  if (typeof generation !== "number" || !Number.isInteger(generation) || generation < 0) {
+    failures.push({
+      property: "generation",
+      reason: `generation must be a whole number from 0; got ${JSON.stringify(generation)}.`,
+    });
+  }
+  for (const name of ["adoptAccessKeyId", "replacesAccessKeyId"] as const) {
+    const value = news[name] ?? "";
+    if (value !== "" && (typeof value !== "string" || !ACCESS_KEY_ID_PATTERN.test(value))) {
+      failures.push({
+        property: name,
+        reason: `${name} must be an access key id (16-128 capital letters and digits, like AKIA...); got ${JSON.stringify(value)}.`,
+      });
+    }
+  }
+  const inputs: AccessKeyInputs = {
+    userName: news.userName as string,
+    status: status as KeyStatus,
+    deletionGuardHours,
+    forceDelete: forceDelete as boolean,
+    slot: slot as string,
+    generation: generation as number,
+    adoptAccessKeyId: (news.adoptAccessKeyId ?? "") as string,
+    replacesAccessKeyId: (news.replacesAccessKeyId ?? "") as string,
+    verifyTimeoutSeconds,
+  };
+  return { inputs, failures };
+}
+
+function tagValue(inputs: Pick<AccessKeyInputs, "slot" | "generation">): string {
+  return inputs.slot ? `slot=${inputs.slot} generation=${inputs.generation}` : "managed";
+}
+
+/** Parses the value of a `keyrotation:<id>` user tag. */
+export function parseTagValue(
+  value: string | undefined,
+): { slot: "a" | "b"; generation: number } | undefined {
+  const m = /^slot=([ab]) generation=(\d+)$/.exec(value ?? "");
+  return m ? { slot: m[1] as "a" | "b", generation: Number(m[2]) } : undefined;
+}
+
+function userMissing(userName: string, cause: unknown): KeyRotationError {
+  return new KeyRotationError(
+    `IAM user "${userName}" does not exist. Create the user first, or fix the userName property.`,
+    { cause },
+  );
+}
+
+/** The user's keys, oldest first (the shared inventory), with a clear error for a missing user. */
+export async function listKeys(client: iam.IAMClient, userName: string): Promise<KeyRecord[]> {
+  try {
+    return await listUserKeys(client, userName);
+  } catch (err) {
+    if (err instanceof iam.NoSuchEntityException) throw userMissing(userName, err);
+    throw err;
+  }
+}
+
+/** The user's tags named `keyrotation:<accessKeyId>`, as a map from key id to tag value. */
+export async function listManagedTags(client: iam.IAMClient, userName: string): Promise<Map<string, string>> {
+  const tags = new Map<string, string>();
+  for await (const page of iam.paginateListUserTags({ client }, { UserName: userName })) {
+    for (const tag of page.Tags ?? []) {
+      if (tag.Key?.startsWith(TAG_PREFIX)) tags.set(tag.Key.slice(TAG_PREFIX.length), tag.Value ?? "");
+    }
+  }
+  return tags;
+}
+
+/** "AKIA... (Active, created 2027-01-01T00:00:00.000Z, 12 days old), ..." for error messages. */
+export function describeKeys(
+  keys: readonly Pick<KeyRecord, "accessKeyId" | "status" | "createDate">[],
+  at: Date,
+): string {
+  return keys
+    .map(
+      (k) =>
+        `${k.accessKeyId} (${k.status}, created ${k.createDate}, ${Math.floor(keyAgeDays(k.createDate, at))} days old)`,
+    )
+    .join(", ");
+}
+
+function quotaError(userName: string, keys: KeyRecord[], cause?: unknown): KeyQuotaError {
+  return new KeyQuotaError(
+    `IAM user "${userName}" already has ${keys.length} access keys, the most IAM allows: ${describeKeys(keys, now())}. ` +
+      `Delete one of them (after checking it is unused), or let RotatingAccessKey retire them with unmanagedKeys: "retire".`,
+    keys.map((k) => k.accessKeyId),
+    { cause },
+  );
+}
+
+/** Waits until STS accepts the new key (new keys are eventually consistent), with backoff. */
+export async function verifyKey(
+  accessKeyId: string,
+  secretAccessKey: string,
+  userName: string,
+  timeoutSeconds: number,
+): Promise<void> {
+  if (timeoutSeconds <= 0) return;
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  let delay = 250;
+  let lastError: unknown;
+  for (;;) {
+    const client = new sts.STSClient({
+      region: resolveRegion(),
+      credentials: { accessKeyId, secretAccessKey },
+      maxAttempts: 1,
+      requestHandler: requestHandlerOptions(),
+    });
+    // A hard deadline: the attempt is aborted when the time is up, whatever the network does.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), Math.max(1, deadline - Date.now()));
+    try {
+      const who = await client.send(new sts.GetCallerIdentityCommand({}), { abortSignal: abort.signal });
+      if (!who.Arn?.endsWith(`/${userName}`)) {
+        throw new KeyRotationError(
+          `New access key ${accessKeyId} signs as ${who.Arn ?? "an unknown identity"}, not as IAM user "${userName}".`,
+        );
+      }
+      return;
+    } catch (err) {
+      if (err instanceof KeyRotationError) throw err;
+      lastError = err;
+    } finally {
+      clearTimeout(timer);
+      client.destroy();
+    }
+    if (Date.now() + delay > deadline) break;
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 5000);
+  }
+  throw new KeyRotationError(
+    `New access key ${accessKeyId} of IAM user "${userName}" did not work within ${timeoutSeconds} s ` +
+      `(STS GetCallerIdentity signed with it failed: ${messageOf(lastError)}). ` +
+      `It was deleted again; check that the caller may call sts:GetCallerIdentity, or raise verifyTimeoutSeconds.`,
+    { cause: lastError },
+  );
+}
+
+/** Refuses to delete a key used within `guardHours`; returns quietly when it may go. */
+export async function assertUnused(
+  client: iam.IAMClient,
+  accessKeyId: string,
+  userName: string,
+  guardHours: number,
+): Promise<void> {
+  let out: iam.GetAccessKeyLastUsedCommandOutput;
+  try {
+    out = await client.send(new iam.GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
+  } catch (err) {
+    if (err instanceof iam.NoSuchEntityException) return;
+    throw err;
+  }
+  const used = out.AccessKeyLastUsed;
+  if (!used?.LastUsedDate) return;
+  const at = now();
+  const hoursAgo = (at.getTime() - used.LastUsedDate.getTime()) / MS_PER_HOUR;
+  if (hoursAgo < guardHours) {
+    throw new KeyInUseError(
+      `Refusing to delete access key ${accessKeyId} of IAM user "${userName}": it was last used ` +
+        `${used.LastUsedDate.toISOString()} (${hoursAgo.toFixed(1)} hours ago, within deletionGuardHours ${guardHours}) ` +
+        `by service ${used.ServiceName ?? "N/A"} in region ${used.Region ?? "N/A"}. ` +
+        `Move that application to the current key and deploy again after ${guardHours} hours without use, ` +
+        `or set forceDelete: true to delete it anyway.`,
+      accessKeyId,
+      used.LastUsedDate.toISOString(),
+    );
+  }
+}
+
+async function untag(client: iam.IAMClient, userName: string, accessKeyId: string): Promise<void> {
+  try {
+    await client.send(new iam.UntagUserCommand({ UserName: userName, TagKeys: [TAG_PREFIX + accessKeyId] }));
+  } catch (err) {
+    if (!(err instanceof iam.NoSuchEntityException)) throw err;
+  }
+}
+
+/** Deletes a key after the last-used guard; a key already gone counts as deleted. */
+export async function deleteKey(
+  client: iam.IAMClient,
+  userName: string,
+  accessKeyId: string,
+  guard: { deletionGuardHours: number; forceDelete: boolean },
+): Promise<void> {
+  if (!guard.forceDelete) await assertUnused(client, accessKeyId, userName, guard.deletionGuardHours);
+  try {
+    await client.send(new iam.DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }));
+  } catch (err) {
+    if (!(err instanceof iam.NoSuchEntityException)) throw err;
+  }
+  await untag(client, userName, accessKeyId);
+}
+
+type CreateResult = { id: string; outs: AccessKeyOutputs };
+
+/** Takes over an existing key of the user (`adoptAccessKeyId`): sets its status and tags it as adopted. */
+async function adoptKey(client: iam.IAMClient, inputs: AccessKeyInputs): Promise<CreateResult> {
+  const existing = (await listKeys(client, inputs.userName)).find(
+    (k) => k.accessKeyId === inputs.adoptAccessKeyId,
+  );
+  if (!existing) {
+    throw new KeyRotationError(
+      `Access key ${inputs.adoptAccessKeyId} to adopt is not a key of IAM user "${inputs.userName}". ` +
+        `Refresh the stack (pulumi refresh) so the schedule sees the user's keys as they are.`,
+    );
+  }
+  if (existing.status !== inputs.status) {
+    await client.send(
+      new iam.UpdateAccessKeyCommand({
+        UserName: inputs.userName,
+        AccessKeyId: existing.accessKeyId,
+        Status: inputs.status,
+      }),
+    );
+  }
+  await client.send(
+    new iam.TagUserCommand({
+      UserName: inputs.userName,
+      Tags: [{ Key: TAG_PREFIX + existing.accessKeyId, Value: "adopted" }],
+    }),
+  );
+  const outs = {
+    ...inputs,
+    accessKeyId: existing.accessKeyId,
+    secretAccessKey: "",
+    createDate: existing.createDate,
+  };
+  return { id: existing.accessKeyId, outs };
+}
+
+/** Deletes the key this one replaces (after the last-used guard) and checks the two-key quota. */
+async function makeRoom(client: iam.IAMClient, inputs: AccessKeyInputs): Promise<void> {
+  if (inputs.replacesAccessKeyId) {
+    await deleteKey(client, inputs.userName, inputs.replacesAccessKeyId, inputs);
+  }
+  const existing = await listKeys(client, inputs.userName);
+  if (existing.length >= 2) throw quotaError(inputs.userName, existing);
+}
+
+/** CreateAccessKey, with IAM's refusals turned into errors that say what to do. */
+async function createInIam(client: iam.IAMClient, userName: string): Promise<iam.AccessKey> {
+  try {
+    const out = await client.send(new iam.CreateAccessKeyCommand({ UserName: userName }));
+    if (!out.AccessKey?.AccessKeyId || !out.AccessKey.SecretAccessKey) {
+      throw new KeyRotationError(`IAM returned no access key for user "${userName}".`);
+    }
+    return out.AccessKey;
+  } catch (err) {
+    if (err instanceof iam.LimitExceededException)
+      throw quotaError(userName, await listKeys(client, userName), err);
+    if (err instanceof iam.NoSuchEntityException) throw userMissing(userName, err);
+    throw err;
+  }
+}
+
+/** Records the new key's slot on the user, then sets it Inactive or waits until it works. */
+async function finishNewKey(
+  client: iam.IAMClient,
+  inputs: AccessKeyInputs,
+  accessKeyId: string,
+  secretAccessKey: string,
+): Promise<void> {
+  await client.send(
+    new iam.TagUserCommand({
+      UserName: inputs.userName,
+      Tags: [{ Key: TAG_PREFIX + accessKeyId, Value: tagValue(inputs) }],
+    }),
+  );
+  if (inputs.status === "Inactive") {
+    await client.send(
+      new iam.UpdateAccessKeyCommand({
+        UserName: inputs.userName,
+        AccessKeyId: accessKeyId,
+        Status: "Inactive",
+      }),
+    );
+  } else {
+    await verifyKey(accessKeyId, secretAccessKey, inputs.userName, inputs.verifyTimeoutSeconds);
+  }
+}
+
+/** Deletes a key whose creation failed half-way, so no orphan is left; `failure` is rethrown. */
+async function rollBack(
+  client: iam.IAMClient,
+  userName: string,
+  accessKeyId: string,
+  failure: unknown,
+): Promise<never> {
+  try {
+    await client.send(new iam.DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }));
+    await untag(client, userName, accessKeyId);
+  } catch (cleanup) {
+    throw new KeyRotationError(
+      `Creating access key ${accessKeyId} for IAM user "${userName}" failed (${messageOf(failure)}), and deleting it ` +
+        `again failed too (${messageOf(cleanup)}). Delete key ${accessKeyId} by hand.`,
+      { cause: failure },
+    );
+  }
+  throw failure;
+}
+
+/** Creates (or adopts) the key; on any failure after CreateAccessKey the new key is deleted again. */
+export async function createKey(inputs: AccessKeyInputs): Promise<CreateResult> {
+  const client = createIamClient();
+  try {
+    if (inputs.adoptAccessKeyId) return await adoptKey(client, inputs);
+    await makeRoom(client, inputs);
+    const created = await createInIam(client, inputs.userName);
+    const accessKeyId = created.AccessKeyId as string;
+    const secretAccessKey = created.SecretAccessKey as string;
+    try {
+      await finishNewKey(client, inputs, accessKeyId, secretAccessKey);
+    } catch (err) {
+      await rollBack(client, inputs.userName, accessKeyId, err);
+    }
+    const createDate = (created.CreateDate ?? now()).toISOString();
+    return { id: accessKeyId, outs: { ...inputs, accessKeyId, secretAccessKey, createDate } };
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The key as IAM has it now; `undefined` when it (or its user) no longer exists. */
+export async function readKey(
+  id: string,
+  props: AccessKeyOutputs,
+): Promise<{ id: string; props: AccessKeyOutputs } | undefined> {
+  const client = createIamClient();
+  try {
+    let keys: KeyRecord[];
+    try {
+      keys = await listKeys(client, props.userName);
+    } catch (err) {
+      if (err instanceof KeyRotationError && err.cause instanceof iam.NoSuchEntityException) return undefined;
+      throw err;
+    }
+    const key = keys.find((k) => k.accessKeyId === id);
+    if (!key) return undefined;
+    return {
+      id,
+      props: {
+        ...props,
+        accessKeyId: id,
+        status: key.status,
+        createDate: key.createDate,
+      },
+    };
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function updateKey(
+  id: string,
+  olds: AccessKeyOutputs,
+  news: AccessKeyInputs,
+): Promise<AccessKeyOutputs> {
+  if (olds.status !== news.status) {
+    const client = createIamClient();
+    try {
+      await client.send(
+        new iam.UpdateAccessKeyCommand({ UserName: news.userName, AccessKeyId: id, Status: news.status }),
+      );
+    } catch (err) {
+      if (err instanceof iam.NoSuchEntityException) {
+        throw new KeyRotationError(
+          `Access key ${id} of IAM user "${news.userName}" no longer exists, so its status cannot be set to ${news.status}. ` +
+            `Run pulumi refresh, then pulumi up to create a replacement.`,
+          { cause: err },
+        );
+      }
+      throw err;
+    } finally {
+      client.destroy();
+    }
+  }
+  return {
+    ...news,
+    accessKeyId: id,
+    secretAccessKey: olds.secretAccessKey ?? "",
+    createDate: olds.createDate ?? "",
+  };
+}
+
+/** Properties whose change replaces the key; anything else is an in-place update. */
+export const REPLACE_ON = ["userName", "slot", "generation", "adoptAccessKeyId"] as const;
+export const UPDATE_ON = [
+  "status",
+  "deletionGuardHours",
+  "forceDelete",
+  "verifyTimeoutSeconds",
+  "replacesAccessKeyId",
+] as const;
+
+export function diffKey(
+  olds: Partial<AccessKeyOutputs>,
+  news: AccessKeyInputs,
+): { changes: boolean; replaces: string[] } {
+  const norm = (v: unknown, fallback: unknown) => (v === undefined ? fallback : v);
+  const replaces = REPLACE_ON.filter((p) => norm(olds[p], p === "generation" ? 0 : "") !== news[p]);
+  const updates = UPDATE_ON.filter((p) => olds[p] !== news[p]);
+  return { changes: replaces.length > 0 || updates.length > 0, replaces: [...replaces] };
+}
+
+/**
+ * Guard settings a `check` saw for this key in this process: a `forceDelete` or guard change
+ * deployed together with a replacement applies to that replacement's delete, which otherwise
+ * sees only the old state.
+ */
+type GuardStash = Map<string, { deletionGuardHours: number; forceDelete: boolean }>;
+function guardStash(): GuardStash {
+  const g = globalThis as { __keyrotationGuards?: GuardStash };
+  g.__keyrotationGuards ??= new Map();
+  return g.__keyrotationGuards;
+}
+
+export function rememberGuard(inputs: AccessKeyInputs): void {
+  guardStash().set(`${inputs.userName}|${inputs.slot}`, {
+    deletionGuardHours: inputs.deletionGuardHours,
+    forceDelete: inputs.forceDelete,
+  });
+}
+
+export function guardFor(props: AccessKeyOutputs): { deletionGuardHours: number; forceDelete: boolean } {
+  const fresh = guardStash().get(`${props.userName}|${props.slot ?? ""}`);
+  return {
+    deletionGuardHours: fresh?.deletionGuardHours ?? props.deletionGuardHours ?? DEFAULTS.deletionGuardHours,
+    forceDelete: fresh?.forceDelete ?? props.forceDelete ?? false,
+  };
+}
+
+export async function removeKey(id: string, props: AccessKeyOutputs): Promise<void> {
+  const client = createIamClient();
+  try {
+    await deleteKey(client, props.userName, id, guardFor(props));
+  } catch (err) {
+    if (err instanceof KeyRotationError && err.cause instanceof iam.NoSuchEntityException) return;
+    throw err;
+  } finally {
+    client.destroy();
+  }
+}

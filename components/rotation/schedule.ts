@@ -1,0 +1,333 @@
+/**
+ * The rotation schedule as pure functions: given the previous plan, what IAM holds now and the
+ * clock, what each of a user's two key slots should hold. No AWS or Pulumi code here.
+ *
+ * Lifecycle (defaults rotationDays 30, overlapDays 7, maxAgeDays 90):
+ *   day 0   K1 created in slot a, current.
+ *   day 30  K2 created in slot b, current; K1 stays Active (overlap).
+ *   day 37  K1 deactivated.
+ *   day 60  K1 deleted, K3 created in slot a (the slot of the older key); K2 deactivated on day 67.
+ */
+import { addDays, daysBetween } from "../../core/clock";
+import { RotationSettings } from "../../core/settings";
+
+import { KeyStatus, otherSlot, Slot, SLOTS } from "../../core/types";
+
+export type { KeyStatus, Slot };
+export { otherSlot, SLOTS };
+
+/** What one slot should hold. */
+export interface SlotPlan {
+  /** False when the slot holds no key. */
+  present: boolean;
+  /** 1, 2, 3... for keys the component creates; 0 for an adopted (pre-existing) key. */
+  generation: number;
+  /** ISO-8601: when the key was (or is to be) created. */
+  createdAt: string;
+  status: KeyStatus;
+  /** Set for a pre-existing key taken over with `unmanagedKeys: "retire"`; empty otherwise. */
+  adoptedKeyId: string;
+  /**
+   * A pre-existing key that must be deleted (after the last-used guard) before this slot's key
+   * can be created: only when a user with two unmanaged keys is onboarded. Empty otherwise.
+   */
+  replacesKeyId: string;
+}
+
+export interface Plan {
+  /** The slot holding the key applications should use. */
+  current: Slot;
+  a: SlotPlan;
+  b: SlotPlan;
+  /** ISO-8601: when the current key is next rotated. */
+  nextRotationDate: string;
+}
+
+/** A key as IAM lists it now, with the slot tag the key provider wrote when it created the key. */
+export interface ObservedKey {
+  accessKeyId: string;
+  status: KeyStatus;
+  createDate: string;
+  /** From the user tag `keyrotation:<accessKeyId>`; absent for keys this product did not create. */
+  tag?: { slot: Slot; generation: number };
+}
+
+export type EventKind = "create" | "recreate" | "deactivate" | "max-age" | "adopt" | "slot-emptied";
+
+export interface PlanEvent {
+  kind: EventKind;
+  slot: Slot;
+  generation: number;
+  message: string;
+}
+
+export interface PlanResult {
+  plan: Plan;
+  events: PlanEvent[];
+  /** Keys on the user that the component did not create and has not adopted. */
+  unmanaged: ObservedKey[];
+}
+
+export const EMPTY_SLOT: SlotPlan = {
+  present: false,
+  generation: 0,
+  createdAt: "",
+  status: "Inactive",
+  adoptedKeyId: "",
+  replacesKeyId: "",
+};
+
+function iso(at: Date): string {
+  return at.toISOString();
+}
+
+/** Age in days of a slot's key at `at`. */
+export function slotAgeDays(slot: SlotPlan, at: Date): number {
+  return daysBetween(new Date(slot.createdAt), at);
+}
+
+/**
+ * When the current key is due for rotation: `rotationDays` after it was created; the first key
+ * of a user is rotated `staggerDays` earlier so that users configured together spread out.
+ */
+export function rotationDueDate(
+  current: SlotPlan,
+  settings: Pick<RotationSettings, "rotationDays" | "staggerDays">,
+): Date {
+  const stagger = current.generation === 1 ? settings.staggerDays : 0;
+  return addDays(new Date(current.createdAt), settings.rotationDays - stagger);
+}
+
+/**
+ * True when a predecessor key must be deactivated at `at`: its overlap is over, or it would pass
+ * `maxAgeDays` before the next daily deploy (the age limit wins over the overlap).
+ */
+export function deactivationReason(
+  predecessor: SlotPlan,
+  successor: SlotPlan,
+  at: Date,
+  settings: Pick<RotationSettings, "overlapDays" | "maxAgeDays">,
+): "overlap" | "max-age" | undefined {
+  if (!predecessor.present || predecessor.status !== "Active") return undefined;
+  if (slotAgeDays(predecessor, at) > settings.maxAgeDays - 1) return "max-age";
+  if (at.getTime() >= addDays(new Date(successor.createdAt), settings.overlapDays).getTime())
+    return "overlap";
+  return undefined;
+}
+
+function matchSlot(plan: SlotPlan, slot: Slot, keys: readonly ObservedKey[]): ObservedKey | undefined {
+  if (plan.adoptedKeyId) return keys.find((k) => k.accessKeyId === plan.adoptedKeyId);
+  return keys.find((k) => k.tag?.slot === slot && k.tag.generation === plan.generation);
+}
+
+function describe(slot: Slot, s: SlotPlan): string {
+  return s.adoptedKeyId
+    ? `pre-existing key ${s.adoptedKeyId} (slot ${slot})`
+    : `key generation ${s.generation} (slot ${slot})`;
+}
+
+function days(n: number): string {
+  return `${Math.floor(n)} day${Math.floor(n) === 1 ? "" : "s"}`;
+}
+
+/** A plan being worked out: the slots, the current slot, what was decided and keys left over. */
+interface Draft {
+  current: Slot;
+  slots: Record<Slot, SlotPlan>;
+  events: PlanEvent[];
+  /** Keys on the user that the component did not create and has not adopted. */
+  unmanaged: ObservedKey[];
+}
+
+/** A new key of `generation`, created at `at`, Active. */
+function freshSlot(generation: number, at: Date, replacesKeyId = ""): SlotPlan {
+  return { present: true, generation, createdAt: iso(at), status: "Active", adoptedKeyId: "", replacesKeyId };
+}
+
+/** Takes over a pre-existing key into `slot`, to be retired on the schedule. */
+function adopt(draft: Draft, slot: Slot, key: ObservedKey): void {
+  draft.slots[slot] = adoptedSlot(key);
+  draft.events.push({
+    kind: "adopt",
+    slot,
+    generation: 0,
+    message: `adopted pre-existing key ${key.accessKeyId} into slot ${slot}; it is retired on the schedule`,
+  });
+}
+
+/**
+ * First deploy: every key already on the user is unmanaged. With `unmanagedKeys: "retire"` the
+ * newest becomes the predecessor of the new key, and with two the older one's slot is refilled
+ * (it is deleted first, after the last-used guard). Otherwise they stay unmanaged and no key is planned.
+ */
+function onboard(observed: readonly ObservedKey[], at: Date, settings: RotationSettings): Draft {
+  const draft: Draft = {
+    current: "a",
+    slots: { a: { ...EMPTY_SLOT }, b: { ...EMPTY_SLOT } },
+    events: [],
+    unmanaged: [],
+  };
+  const existing = [...observed].sort((x, y) => x.createDate.localeCompare(y.createDate));
+  if (existing.length > 0 && settings.unmanagedKeys !== "retire") {
+    draft.unmanaged = existing;
+    return draft;
+  }
+  let replacesKeyId = "";
+  if (existing.length > 0) {
+    const adopted = existing.slice(-2);
+    adopt(draft, "b", adopted[adopted.length - 1]);
+    if (adopted.length === 2) {
+      replacesKeyId = adopted[0].accessKeyId;
+      draft.events.push({
+        kind: "adopt",
+        slot: "a",
+        generation: 0,
+        message: `adopted pre-existing key ${replacesKeyId} into slot a; it is deleted now to make room for the new key`,
+      });
+    }
+  }
+  draft.slots.a = freshSlot(1, at, replacesKeyId);
+  draft.events.push({
+    kind: "create",
+    slot: "a",
+    generation: 1,
+    message: `create key generation 1 in slot a`,
+  });
+  return draft;
+}
+
+/**
+ * A later deploy: each slot keeps its key while IAM still lists it. A missing current key is
+ * created again (its overlap and rotation count from now); a missing previous key empties its
+ * slot. Keys tagged for one of our slots but of another generation are the slot's old occupant,
+ * still waiting to be deleted: they are ours. Untagged keys are not; with `unmanagedKeys:
+ * "retire"` a single one is adopted into the free slot.
+ */
+function carryOver(
+  previous: Plan,
+  observed: readonly ObservedKey[],
+  at: Date,
+  settings: RotationSettings,
+): Draft {
+  const draft: Draft = {
+    current: previous.current,
+    slots: { a: { ...EMPTY_SLOT }, b: { ...EMPTY_SLOT } },
+    events: [],
+    unmanaged: [],
+  };
+  const claimed = new Set<string>();
+  for (const slot of SLOTS) {
+    const prev = previous[slot];
+    if (!prev.present) continue;
+    const match = matchSlot(prev, slot, observed);
+    if (match) {
+      claimed.add(match.accessKeyId);
+      draft.slots[slot] = { ...prev };
+    } else if (slot === draft.current) {
+      draft.slots[slot] = freshSlot(prev.adoptedKeyId ? 1 : prev.generation, at);
+      draft.events.push({
+        kind: "recreate",
+        slot,
+        generation: draft.slots[slot].generation,
+        message: `current ${describe(slot, prev)} is missing in IAM; it is created again`,
+      });
+    } else {
+      draft.events.push({
+        kind: "slot-emptied",
+        slot,
+        generation: prev.generation,
+        message: `${describe(slot, prev)} is no longer in IAM; slot ${slot} is now empty`,
+      });
+    }
+  }
+  draft.unmanaged = observed.filter((k) => !claimed.has(k.accessKeyId) && !k.tag);
+  const free = SLOTS.find((s) => s !== draft.current && !draft.slots[s].present);
+  if (settings.unmanagedKeys === "retire" && draft.unmanaged.length === 1 && free) {
+    adopt(draft, free, draft.unmanaged[0]);
+    draft.unmanaged = [];
+  }
+  return draft;
+}
+
+/** Rotation when the current key is due: a new key in the slot of the older key (never the current one). */
+function rotateIfDue(draft: Draft, at: Date, settings: RotationSettings): void {
+  if (at.getTime() < rotationDueDate(draft.slots[draft.current], settings).getTime()) return;
+  const target = otherSlot(draft.current);
+  const generation = Math.max(draft.slots.a.generation, draft.slots.b.generation) + 1;
+  const replaced = draft.slots[target];
+  draft.slots[target] = freshSlot(generation, at);
+  draft.events.push({
+    kind: "create",
+    slot: target,
+    generation,
+    message: replaced.present
+      ? `rotate: delete ${describe(target, replaced)} and create key generation ${generation} in slot ${target}`
+      : `rotate: create key generation ${generation} in slot ${target}`,
+  });
+  draft.current = target;
+}
+
+/** Deactivates the predecessor once its overlap is over, or earlier when the age limit demands it. */
+function retirePredecessor(draft: Draft, at: Date, settings: RotationSettings): void {
+  const slot = otherSlot(draft.current);
+  const predecessor = draft.slots[slot];
+  const reason = deactivationReason(predecessor, draft.slots[draft.current], at, settings);
+  if (!reason) return;
+  draft.slots[slot] = { ...predecessor, status: "Inactive" };
+  const what = describe(slot, predecessor);
+  draft.events.push({
+    kind: reason === "max-age" ? "max-age" : "deactivate",
+    slot,
+    generation: predecessor.generation,
+    message:
+      reason === "max-age"
+        ? `deactivate ${what} now, before its overlap ends: it is ${days(slotAgeDays(predecessor, at))} old and maxAgeDays is ${settings.maxAgeDays} (the age limit wins over the overlap)`
+        : `deactivate ${what}: its ${settings.overlapDays}-day overlap is over`,
+  });
+}
+
+/**
+ * The plan at `at`, from the previous plan (undefined on the first deploy), the user's keys as
+ * IAM lists them and the settings. Deterministic: the same inputs give the same plan, at
+ * preview and at update.
+ */
+export function nextPlan(
+  previous: Plan | undefined,
+  observed: readonly ObservedKey[],
+  at: Date,
+  settings: RotationSettings,
+): PlanResult {
+  const draft = previous ? carryOver(previous, observed, at, settings) : onboard(observed, at, settings);
+  const plan = (nextRotationDate: string): Plan => ({
+    current: draft.current,
+    a: draft.slots.a,
+    b: draft.slots.b,
+    nextRotationDate,
+  });
+  if (draft.unmanaged.length > 0) {
+    return {
+      plan: plan(previous ? previous.nextRotationDate : iso(at)),
+      events: draft.events,
+      unmanaged: draft.unmanaged,
+    };
+  }
+  if (previous) rotateIfDue(draft, at, settings);
+  retirePredecessor(draft, at, settings);
+  return {
+    plan: plan(iso(rotationDueDate(draft.slots[draft.current], settings))),
+    events: draft.events,
+    unmanaged: [],
+  };
+}
+
+/** A slot holding a pre-existing key taken over with `unmanagedKeys: "retire"`. */
+function adoptedSlot(key: ObservedKey): SlotPlan {
+  return {
+    present: true,
+    generation: 0,
+    createdAt: key.createDate,
+    status: key.status,
+    adoptedKeyId: key.accessKeyId,
+    replacesKeyId: "",
+  };
+}
