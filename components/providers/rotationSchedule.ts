@@ -89,9 +89,16 @@ function assumePlanned(plan: Plan | undefined): ObservedKey[] {
     }));
 }
 
+/** Where the schedule reads the user's keys and the time: IAM and the shared clock, unless replaced (mocks). */
+export interface ScheduleSources {
+  observe(userName: string): Promise<ObservedKey[]>;
+  clock(): Date;
+}
+
 export async function checkSchedule(
   olds: Partial<ScheduleState>,
   news: Record<string, unknown>,
+  sources: ScheduleSources = { observe: observeKeys, clock: () => now() },
 ): Promise<{ inputs: Record<string, unknown>; failures: { property: string; reason: string }[] }> {
   const failures: { property: string; reason: string }[] = [];
   const unknownUser = isUnknown(news.userName);
@@ -107,7 +114,7 @@ export async function checkSchedule(
 
   let at: Date;
   try {
-    at = now();
+    at = sources.clock();
   } catch (err) {
     return { inputs: news, failures: [{ property: "KEYROTATION_NOW", reason: (err as Error).message }] };
   }
@@ -118,7 +125,7 @@ export async function checkSchedule(
     observed = assumePlanned(previous);
   } else {
     try {
-      observed = await observeKeys(userName);
+      observed = await sources.observe(userName);
     } catch (err) {
       return {
         inputs: news,

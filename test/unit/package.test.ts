@@ -15,7 +15,7 @@ describe("package", () => {
     assert.strictEqual(pkg.name, "pulumi-aws-key-rotation");
     assert.strictEqual(pkg.main, "dist/components/index.js");
     assert.strictEqual(pkg.types, "dist/components/index.d.ts");
-    assert.deepStrictEqual(pkg.engines, { node: ">=20.0.0 <23" });
+    assert.deepStrictEqual(pkg.engines, { node: ">=22" });
     assert.deepStrictEqual(pkg.bin, { "pulumi-aws-key-rotation": "dist/audit/cli.js" });
   });
 
@@ -52,11 +52,18 @@ describe("package", () => {
     }
   });
 
-  it("pins every dependency to an exact version", () => {
-    for (const field of ["dependencies", "devDependencies"]) {
-      for (const [name, version] of Object.entries(pkg[field] as Record<string, string>)) {
-        assert.match(version, /^\d+\.\d+\.\d+$/, `${name}@${version}`);
-      }
+  it("declares ranges consumers can share: caret runtime dependencies, @pulumi/pulumi as a peer, exact dev pins", () => {
+    for (const [name, version] of Object.entries(pkg.dependencies as Record<string, string>)) {
+      assert.match(version, /^\^\d+\.\d+\.\d+$/, `${name}@${version}`);
     }
+    assert.deepStrictEqual(pkg.peerDependencies, { "@pulumi/pulumi": ">=3.248.0 <4.0.0" });
+    const dev = pkg.devDependencies as Record<string, string>;
+    for (const [name, version] of Object.entries(dev)) {
+      assert.match(version, /^\d+\.\d+\.\d+$/, `${name}@${version}`);
+    }
+    // The tested top of the peer range is the pinned development version.
+    assert.strictEqual(dev["@pulumi/pulumi"], "3.276.0");
+    // @pulumi/aws is not a dependency: nothing imports it (its token is a string in core/tokens.ts).
+    assert.strictEqual((pkg.dependencies as Record<string, string>)["@pulumi/aws"], undefined);
   });
 });
