@@ -66,8 +66,10 @@ export function stagePolicyPack(outDir: string): string[] {
   const packPkg = JSON.parse(fs.readFileSync(path.join(PACK, "package.json"), "utf8"));
   const dependencies: Record<string, string> = {};
   for (const name of RUNTIME_DEPENDENCIES) {
-    const version = rootPkg.dependencies?.[name];
-    if (!version) throw new Error(`package.json pins no version of ${name}`);
+    // A runtime dependency's range, or (for @pulumi/pulumi, a peer of the package) the version
+    // this repository develops and tests with.
+    const version = rootPkg.dependencies?.[name] ?? rootPkg.devDependencies?.[name];
+    if (!version) throw new Error(`package.json declares no version of ${name}`);
     dependencies[name] = version;
   }
   const pkg = {

@@ -1,0 +1,106 @@
+/**
+ * The packed tarball in a fresh consumer stack, installed from the npm registry the way a user
+ * installs it: strict TypeScript with `module: node16` type-checks against the package's `exports`
+ * and types, the stack's own mocks test passes with `pulumi-aws-key-rotation/testing`, and
+ * `npm ls` shows exactly one `@pulumi/pulumi` (the stack's). Run at both ends of the peer range.
+ */
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { cleanUpPacks, packCurrent } from "../support/consumer";
+import { REPO_ROOT } from "../support/pulumiCli";
+
+const PROGRAM = path.join(REPO_ROOT, "test", "e2e", "programs", "mocks-consumer");
+const repoPkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as {
+  devDependencies: Record<string, string>;
+};
+
+function run(cmd: string, args: string[], cwd: string): string {
+  try {
+    return execFileSync(cmd, args, {
+      cwd,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, npm_config_update_notifier: "false", npm_config_fund: "false" },
+    });
+  } catch (e) {
+    const err = e as { status?: number; stdout?: string; stderr?: string };
+    throw new Error(
+      `${cmd} ${args.join(" ")} exited with ${err.status}:\n${err.stdout ?? ""}${err.stderr ?? ""}`,
+    );
+  }
+}
+
+function copyProgram(dir: string): void {
+  for (const file of ["index.ts", "tsconfig.json", path.join("test", "stack.test.ts")]) {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.copyFileSync(path.join(PROGRAM, file), path.join(dir, file));
+  }
+}
+
+describe("the packed tarball in a fresh TypeScript stack (npm registry install)", function () {
+  this.timeout(600_000);
+  let tarball: string;
+  const dirs: string[] = [];
+
+  before(() => {
+    tarball = packCurrent();
+  });
+
+  after(() => {
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+    cleanUpPacks();
+  });
+
+  // The newest @pulumi/pulumi (the development pin) and the lowest the peer range allows.
+  for (const pulumiVersion of [repoPkg.devDependencies["@pulumi/pulumi"], "3.248.0"]) {
+    it(`type-checks (strict, node16), passes its mocks test and has one @pulumi/pulumi ${pulumiVersion}`, () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "keyrotation-mocks-consumer-"));
+      dirs.push(dir);
+      copyProgram(dir);
+      const dev = repoPkg.devDependencies;
+      fs.writeFileSync(
+        path.join(dir, "package.json"),
+        JSON.stringify(
+          {
+            name: "mocks-consumer",
+            version: "1.0.0",
+            private: true,
+            dependencies: { "@pulumi/pulumi": pulumiVersion, "pulumi-aws-key-rotation": `file:${tarball}` },
+            devDependencies: {
+              typescript: dev.typescript,
+              "@types/node": dev["@types/node"],
+              "@types/mocha": dev["@types/mocha"],
+              mocha: dev.mocha,
+            },
+          },
+          null,
+          2,
+        ),
+      );
+      run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts"], dir);
+      run("npx", ["tsc", "-p", "tsconfig.json"], dir);
+      const out = run("npx", ["mocha", "out/test/stack.test.js"], dir);
+      assert.match(out, /1 passing/);
+      const tree = JSON.parse(run("npm", ["ls", "@pulumi/pulumi", "--all", "--json"], dir)) as unknown;
+      const copies = new Set<string>();
+      const walk = (node: unknown) => {
+        const deps = (node as { dependencies?: Record<string, { version: string }> }).dependencies ?? {};
+        for (const [name, child] of Object.entries(deps)) {
+          if (name === "@pulumi/pulumi") copies.add(child.version);
+          walk(child);
+        }
+      };
+      walk(tree);
+      assert.deepStrictEqual([...copies], [pulumiVersion]);
+      const installed = fs
+        .readdirSync(path.join(dir, "node_modules"), { recursive: true })
+        .map(String)
+        .filter((p) => p.endsWith(path.join("@pulumi", "pulumi", "package.json")));
+      assert.deepStrictEqual(installed, [path.join("@pulumi", "pulumi", "package.json")]);
+    });
+  }
+});
