@@ -215,7 +215,7 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
     });
     for (const e of fresh) {
       const text = `${userName}: ${e.message}`;
-      if (e.kind === "max-age" || e.kind === "recreate" || e.kind === "slot-emptied")
+      if (e.kind === "max-age" || e.kind === "recreate" || e.kind === "slot-emptied" || e.kind === "leftover")
         pulumi.log.warn(text, this);
       else pulumi.log.info(text, this);
     }

@@ -16,6 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { KeyStatus } from "../../core/types";
 import { ACCESS_KEY_TOKEN, ACCESS_KEY_TYPE, DYNAMIC_MODULE } from "../../core/tokens";
 import * as ops from "./accessKeyOps";
+import * as creation from "./keyCreation";
 
 export type { AccessKeyInputs, AccessKeyOutputs } from "./accessKeyOps";
 export type { KeyStatus };
@@ -24,9 +25,9 @@ export { ACCESS_KEY_TOKEN, ACCESS_KEY_TYPE };
 
 /** The provider; its methods only call `ops`, so its serialized closure stays small. */
 export const accessKeyProvider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
+  async check(olds: Partial<ops.AccessKeyInputs>, news: Record<string, unknown>) {
     const { inputs, failures } = ops.checkAccessKeyInputs(news);
-    if (failures.length === 0) ops.rememberGuard(inputs);
+    if (failures.length === 0) ops.rememberGuard(olds, inputs);
     return { inputs, failures };
   },
   async diff(_id: string, olds: ops.AccessKeyOutputs, news: ops.AccessKeyInputs) {
@@ -35,7 +36,7 @@ export const accessKeyProvider: pulumi.dynamic.ResourceProvider = {
     return { changes, replaces, deleteBeforeReplace: true };
   },
   async create(inputs: ops.AccessKeyInputs) {
-    return ops.createKey(inputs);
+    return creation.createKey(inputs);
   },
   async read(id: string, props: ops.AccessKeyOutputs) {
     const found = await ops.readKey(id, props);

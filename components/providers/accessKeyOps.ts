@@ -9,9 +9,10 @@ import * as iam from "@aws-sdk/client-iam";
 import * as sts from "@aws-sdk/client-sts";
 import { requestHandlerOptions, resolveRegion } from "../../core/aws";
 import { MS_PER_HOUR, now } from "../../core/clock";
-import { KeyInUseError, KeyQuotaError, KeyRotationError, messageOf } from "../../core/errors";
+import { KeyInUseError, KeyRotationError, messageOf } from "../../core/errors";
 import { createIamClient, keyAgeDays, KeyRecord, listUserKeys } from "../../core/iam";
 import { BOUNDS, DEFAULTS, Failure, integerFailure, userNameFailure } from "../../core/settings";
+import { parseTagValue, readTags, TAG_PREFIX } from "../rotation/keyRoles";
 import { isKeyStatus, KeyStatus } from "../../core/types";
 
 export type { KeyStatus };
@@ -41,7 +42,7 @@ export interface AccessKeyOutputs extends AccessKeyInputs {
 }
 
 export const ACCESS_KEY_ID_PATTERN = /^[A-Z0-9]{16,128}$/;
-export const TAG_PREFIX = "keyrotation:";
+export { parseTagValue, TAG_PREFIX };
 
 /** Applies defaults and checks the inputs; no AWS call. */
 export function checkAccessKeyInputs(news: Record<string, unknown>): {
@@ -110,19 +111,7 @@ export function checkAccessKeyInputs(news: Record<string, unknown>): {
   return { inputs, failures };
 }
 
-function tagValue(inputs: Pick<AccessKeyInputs, "slot" | "generation">): string {
-  return inputs.slot ? `slot=${inputs.slot} generation=${inputs.generation}` : "managed";
-}
-
-/** Parses the value of a `keyrotation:<id>` user tag. */
-export function parseTagValue(
-  value: string | undefined,
-): { slot: "a" | "b"; generation: number } | undefined {
-  const m = /^slot=([ab]) generation=(\d+)$/.exec(value ?? "");
-  return m ? { slot: m[1] as "a" | "b", generation: Number(m[2]) } : undefined;
-}
-
-function userMissing(userName: string, cause: unknown): KeyRotationError {
+export function userMissing(userName: string, cause: unknown): KeyRotationError {
   return new KeyRotationError(
     `IAM user "${userName}" does not exist. Create the user first, or fix the userName property.`,
     { cause },
@@ -139,15 +128,23 @@ export async function listKeys(client: iam.IAMClient, userName: string): Promise
   }
 }
 
-/** The user's tags named `keyrotation:<accessKeyId>`, as a map from key id to tag value. */
-export async function listManagedTags(client: iam.IAMClient, userName: string): Promise<Map<string, string>> {
-  const tags = new Map<string, string>();
-  for await (const page of iam.paginateListUserTags({ client }, { UserName: userName })) {
-    for (const tag of page.Tags ?? []) {
-      if (tag.Key?.startsWith(TAG_PREFIX)) tags.set(tag.Key.slice(TAG_PREFIX.length), tag.Value ?? "");
+/** Every tag of the user, with a clear error for a missing user. */
+export async function listUserTags(client: iam.IAMClient, userName: string): Promise<iam.Tag[]> {
+  const tags: iam.Tag[] = [];
+  try {
+    for await (const page of iam.paginateListUserTags({ client }, { UserName: userName })) {
+      tags.push(...(page.Tags ?? []));
     }
+  } catch (err) {
+    if (err instanceof iam.NoSuchEntityException) throw userMissing(userName, err);
+    throw err;
   }
   return tags;
+}
+
+/** The user's tags named `keyrotation:<accessKeyId>`, as a map from key id to tag value. */
+export async function listManagedTags(client: iam.IAMClient, userName: string): Promise<Map<string, string>> {
+  return readTags(await listUserTags(client, userName)).keyTags;
 }
 
 /** "AKIA... (Active, created 2027-01-01T00:00:00.000Z, 12 days old), ..." for error messages. */
@@ -158,18 +155,9 @@ export function describeKeys(
   return keys
     .map(
       (k) =>
-        `${k.accessKeyId} (${k.status}, created ${k.createDate}, ${Math.floor(keyAgeDays(k.createDate, at))} days old)`,
+        `${k.accessKeyId} (${k.status}, created ${k.createDate}, ${Math.max(0, Math.floor(keyAgeDays(k.createDate, at)))} days old)`,
     )
     .join(", ");
-}
-
-function quotaError(userName: string, keys: KeyRecord[], cause?: unknown): KeyQuotaError {
-  return new KeyQuotaError(
-    `IAM user "${userName}" already has ${keys.length} access keys, the most IAM allows: ${describeKeys(keys, now())}. ` +
-      `Delete one of them (after checking it is unused), or let RotatingAccessKey retire them with unmanagedKeys: "retire".`,
-    keys.map((k) => k.accessKeyId),
-    { cause },
-  );
 }
 
 /** Waits until STS accepts the new key (new keys are eventually consistent), with backoff. */
@@ -275,135 +263,6 @@ export async function deleteKey(
   await untag(client, userName, accessKeyId);
 }
 
-type CreateResult = { id: string; outs: AccessKeyOutputs };
-
-/** Takes over an existing key of the user (`adoptAccessKeyId`): sets its status and tags it as adopted. */
-async function adoptKey(client: iam.IAMClient, inputs: AccessKeyInputs): Promise<CreateResult> {
-  const existing = (await listKeys(client, inputs.userName)).find(
-    (k) => k.accessKeyId === inputs.adoptAccessKeyId,
-  );
-  if (!existing) {
-    throw new KeyRotationError(
-      `Access key ${inputs.adoptAccessKeyId} to adopt is not a key of IAM user "${inputs.userName}". ` +
-        `Refresh the stack (pulumi refresh) so the schedule sees the user's keys as they are.`,
-    );
-  }
-  if (existing.status !== inputs.status) {
-    await client.send(
-      new iam.UpdateAccessKeyCommand({
-        UserName: inputs.userName,
-        AccessKeyId: existing.accessKeyId,
-        Status: inputs.status,
-      }),
-    );
-  }
-  await client.send(
-    new iam.TagUserCommand({
-      UserName: inputs.userName,
-      Tags: [{ Key: TAG_PREFIX + existing.accessKeyId, Value: "adopted" }],
-    }),
-  );
-  const outs = {
-    ...inputs,
-    accessKeyId: existing.accessKeyId,
-    secretAccessKey: "",
-    createDate: existing.createDate,
-  };
-  return { id: existing.accessKeyId, outs };
-}
-
-/** Deletes the key this one replaces (after the last-used guard) and checks the two-key quota. */
-async function makeRoom(client: iam.IAMClient, inputs: AccessKeyInputs): Promise<void> {
-  if (inputs.replacesAccessKeyId) {
-    await deleteKey(client, inputs.userName, inputs.replacesAccessKeyId, inputs);
-  }
-  const existing = await listKeys(client, inputs.userName);
-  if (existing.length >= 2) throw quotaError(inputs.userName, existing);
-}
-
-/** CreateAccessKey, with IAM's refusals turned into errors that say what to do. */
-async function createInIam(client: iam.IAMClient, userName: string): Promise<iam.AccessKey> {
-  try {
-    const out = await client.send(new iam.CreateAccessKeyCommand({ UserName: userName }));
-    if (!out.AccessKey?.AccessKeyId || !out.AccessKey.SecretAccessKey) {
-      throw new KeyRotationError(`IAM returned no access key for user "${userName}".`);
-    }
-    return out.AccessKey;
-  } catch (err) {
-    if (err instanceof iam.LimitExceededException)
-      throw quotaError(userName, await listKeys(client, userName), err);
-    if (err instanceof iam.NoSuchEntityException) throw userMissing(userName, err);
-    throw err;
-  }
-}
-
-/** Records the new key's slot on the user, then sets it Inactive or waits until it works. */
-async function finishNewKey(
-  client: iam.IAMClient,
-  inputs: AccessKeyInputs,
-  accessKeyId: string,
-  secretAccessKey: string,
-): Promise<void> {
-  await client.send(
-    new iam.TagUserCommand({
-      UserName: inputs.userName,
-      Tags: [{ Key: TAG_PREFIX + accessKeyId, Value: tagValue(inputs) }],
-    }),
-  );
-  if (inputs.status === "Inactive") {
-    await client.send(
-      new iam.UpdateAccessKeyCommand({
-        UserName: inputs.userName,
-        AccessKeyId: accessKeyId,
-        Status: "Inactive",
-      }),
-    );
-  } else {
-    await verifyKey(accessKeyId, secretAccessKey, inputs.userName, inputs.verifyTimeoutSeconds);
-  }
-}
-
-/** Deletes a key whose creation failed half-way, so no orphan is left; `failure` is rethrown. */
-async function rollBack(
-  client: iam.IAMClient,
-  userName: string,
-  accessKeyId: string,
-  failure: unknown,
-): Promise<never> {
-  try {
-    await client.send(new iam.DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }));
-    await untag(client, userName, accessKeyId);
-  } catch (cleanup) {
-    throw new KeyRotationError(
-      `Creating access key ${accessKeyId} for IAM user "${userName}" failed (${messageOf(failure)}), and deleting it ` +
-        `again failed too (${messageOf(cleanup)}). Delete key ${accessKeyId} by hand.`,
-      { cause: failure },
-    );
-  }
-  throw failure;
-}
-
-/** Creates (or adopts) the key; on any failure after CreateAccessKey the new key is deleted again. */
-export async function createKey(inputs: AccessKeyInputs): Promise<CreateResult> {
-  const client = createIamClient();
-  try {
-    if (inputs.adoptAccessKeyId) return await adoptKey(client, inputs);
-    await makeRoom(client, inputs);
-    const created = await createInIam(client, inputs.userName);
-    const accessKeyId = created.AccessKeyId as string;
-    const secretAccessKey = created.SecretAccessKey as string;
-    try {
-      await finishNewKey(client, inputs, accessKeyId, secretAccessKey);
-    } catch (err) {
-      await rollBack(client, inputs.userName, accessKeyId, err);
-    }
-    const createDate = (created.CreateDate ?? now()).toISOString();
-    return { id: accessKeyId, outs: { ...inputs, accessKeyId, secretAccessKey, createDate } };
-  } finally {
-    client.destroy();
-  }
-}
-
 /** The key as IAM has it now; `undefined` when it (or its user) no longer exists. */
 export async function readKey(
   id: string,
@@ -487,9 +346,10 @@ export function diffKey(
 }
 
 /**
- * Guard settings a `check` saw for this key in this process: a `forceDelete` or guard change
- * deployed together with a replacement applies to that replacement's delete, which otherwise
- * sees only the old state.
+ * Guard settings that a `check` saw for the replacement of a slot key, by the key it replaces
+ * (user, slot and generation identify one key of a RotatingAccessKey): a `forceDelete` or guard
+ * change deployed together with a rotation applies to that replacement's delete, which otherwise
+ * sees only the old state. Standalone keys always use their own settings.
  */
 type GuardStash = Map<string, { deletionGuardHours: number; forceDelete: boolean }>;
 function guardStash(): GuardStash {
@@ -498,15 +358,19 @@ function guardStash(): GuardStash {
   return g.__keyrotationGuards;
 }
 
-export function rememberGuard(inputs: AccessKeyInputs): void {
-  guardStash().set(`${inputs.userName}|${inputs.slot}`, {
+const guardKey = (k: { userName?: string; slot?: string; generation?: number }) =>
+  `${k.userName}|${k.slot}|${k.generation ?? 0}`;
+
+export function rememberGuard(olds: Partial<AccessKeyInputs>, inputs: AccessKeyInputs): void {
+  if (!olds.slot || !olds.userName) return;
+  guardStash().set(guardKey(olds), {
     deletionGuardHours: inputs.deletionGuardHours,
     forceDelete: inputs.forceDelete,
   });
 }
 
 export function guardFor(props: AccessKeyOutputs): { deletionGuardHours: number; forceDelete: boolean } {
-  const fresh = guardStash().get(`${props.userName}|${props.slot ?? ""}`);
+  const fresh = props.slot ? guardStash().get(guardKey(props)) : undefined;
   return {
     deletionGuardHours: fresh?.deletionGuardHours ?? props.deletionGuardHours ?? DEFAULTS.deletionGuardHours,
     forceDelete: fresh?.forceDelete ?? props.forceDelete ?? false,

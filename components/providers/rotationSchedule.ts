@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as keyOps from "./accessKeyOps";
 import { now } from "../../core/clock";
 import { createIamClient } from "../../core/iam";
+import { observe, readTags } from "../rotation/keyRoles";
 import { DYNAMIC_MODULE, SCHEDULE_TOKEN, SCHEDULE_TYPE } from "../../core/tokens";
 import { messageOf } from "../../core/errors";
 import { nextPlan, ObservedKey, Plan, PlanEvent } from "../rotation/schedule";
@@ -58,19 +59,11 @@ function describeUnmanaged(userName: string, keys: ObservedKey[], at: Date): str
 export async function observeKeys(userName: string): Promise<ObservedKey[]> {
   const client = createIamClient();
   try {
-    const [keys, tags] = await Promise.all([
+    const [keys, raw] = await Promise.all([
       keyOps.listKeys(client, userName),
-      keyOps.listManagedTags(client, userName),
+      keyOps.listUserTags(client, userName),
     ]);
-    return keys.map((k) => {
-      const tag = keyOps.parseTagValue(tags.get(k.accessKeyId));
-      return {
-        accessKeyId: k.accessKeyId,
-        status: k.status,
-        createDate: k.createDate,
-        ...(tag ? { tag } : {}),
-      };
-    });
+    return observe(keys, readTags(raw));
   } finally {
     client.destroy();
   }

@@ -50,9 +50,12 @@ export interface ObservedKey {
   createDate: string;
   /** From the user tag `keyrotation:<accessKeyId>`; absent for keys this product did not create. */
   tag?: { slot: Slot; generation: number };
+  /** Why the key is one an interrupted create left behind (see keyRoles.ts); the next create deletes it. */
+  leftover?: string;
 }
 
-export type EventKind = "create" | "recreate" | "deactivate" | "max-age" | "adopt" | "slot-emptied";
+export type EventKind =
+  "create" | "recreate" | "deactivate" | "max-age" | "adopt" | "slot-emptied" | "leftover";
 
 export interface PlanEvent {
   kind: EventKind;
@@ -167,7 +170,9 @@ function onboard(observed: readonly ObservedKey[], at: Date, settings: RotationS
     events: [],
     unmanaged: [],
   };
-  const existing = [...observed].sort((x, y) => x.createDate.localeCompare(y.createDate));
+  const existing = observed
+    .filter((k) => !k.leftover)
+    .sort((x, y) => x.createDate.localeCompare(y.createDate));
   if (existing.length > 0 && settings.unmanagedKeys !== "retire") {
     draft.unmanaged = existing;
     return draft;
@@ -240,7 +245,7 @@ function carryOver(
       });
     }
   }
-  draft.unmanaged = observed.filter((k) => !claimed.has(k.accessKeyId) && !k.tag);
+  draft.unmanaged = observed.filter((k) => !claimed.has(k.accessKeyId) && !k.tag && !k.leftover);
   const free = SLOTS.find((s) => s !== draft.current && !draft.slots[s].present);
   if (settings.unmanagedKeys === "retire" && draft.unmanaged.length === 1 && free) {
     adopt(draft, free, draft.unmanaged[0]);
@@ -298,6 +303,14 @@ export function nextPlan(
   settings: RotationSettings,
 ): PlanResult {
   const draft = previous ? carryOver(previous, observed, at, settings) : onboard(observed, at, settings);
+  for (const key of observed.filter((k) => k.leftover)) {
+    draft.events.push({
+      kind: "leftover",
+      slot: draft.current,
+      generation: 0,
+      message: `access key ${key.accessKeyId} was left by an interrupted deploy (${key.leftover}); the next key creation deletes it`,
+    });
+  }
   const plan = (nextRotationDate: string): Plan => ({
     current: draft.current,
     a: draft.slots.a,

@@ -1,0 +1,359 @@
+/**
+ * Creating (or adopting) one access key, safe under faults:
+ *
+ * 1. look at the user: keys, this package's tags, and the role of each key (keyRoles.ts);
+ * 2. make room: delete what an interrupted create left behind (a key whose secret never reached
+ *    the engine), the key this one replaces (after the last-used guard), and tags of keys that no
+ *    longer exist; wait until IAM stops listing deleted keys; refuse at the two-key or tag limit
+ *    with a message that says which key is which;
+ * 3. record the intent on the user (`keyrotation:pending-<slot>`), then CreateAccessKey with no
+ *    automatic retry: after a lost answer, IAM is asked what happened, a key the lost answer
+ *    created is deleted (its secret is gone), and only then is the create tried again;
+ * 4. tag the key with its slot, clear the intent, then set it Inactive or wait until it works;
+ *    any failure here deletes the new key again.
+ */
+import * as iam from "@aws-sdk/client-iam";
+import { now } from "../../core/clock";
+import { KeyQuotaError, KeyRotationError, messageOf } from "../../core/errors";
+import { createIamClient, getLastUse, KeyRecord } from "../../core/iam";
+import {
+  describeRole,
+  keyRoles,
+  KeyRole,
+  LEFTOVER_WINDOW_MS,
+  MAX_USER_TAGS,
+  pendingTagKey,
+  pendingTagValue,
+  readTags,
+  staleKeyTags,
+  TAG_PREFIX,
+  tagValue,
+} from "../rotation/keyRoles";
+import {
+  AccessKeyInputs,
+  AccessKeyOutputs,
+  deleteKey,
+  listKeys,
+  listUserTags,
+  userMissing,
+  verifyKey,
+} from "./accessKeyOps";
+
+type CreateResult = { id: string; outs: AccessKeyOutputs };
+
+/** CreateAccessKey attempts in all; each after making sure the previous one left no key. */
+const CREATE_ATTEMPTS = 3;
+/** How long to wait for IAM to stop listing a deleted key (eventual consistency). */
+const DELETE_SETTLE_MS = 30_000;
+
+interface UserView {
+  keys: KeyRecord[];
+  roles: Map<string, KeyRole>;
+  tags: ReturnType<typeof readTags>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The user's keys, this package's tags and each key's role, for a create of `creating`. */
+async function viewUser(
+  client: iam.IAMClient,
+  userName: string,
+  creating?: { slot: string; generation: number },
+): Promise<UserView> {
+  const [keys, raw] = await Promise.all([listKeys(client, userName), listUserTags(client, userName)]);
+  const tags = readTags(raw);
+  return { keys, tags, roles: keyRoles(keys, tags, creating) };
+}
+
+function describeView(view: UserView, at: Date): string {
+  return view.keys.map((k) => describeRole(k, view.roles.get(k.accessKeyId), at)).join("; ");
+}
+
+/** Waits (bounded, with backoff) until IAM no longer lists the deleted keys. */
+async function waitUntilGone(client: iam.IAMClient, userName: string, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const deadline = Date.now() + DELETE_SETTLE_MS;
+  let delay = 250;
+  for (;;) {
+    const listed = (await listKeys(client, userName)).filter((k) => ids.includes(k.accessKeyId));
+    if (listed.length === 0) return;
+    if (Date.now() + delay > deadline) {
+      throw new KeyRotationError(
+        `IAM still lists deleted access key(s) ${listed.map((k) => k.accessKeyId).join(", ")} of IAM user "${userName}" ` +
+          `after ${DELETE_SETTLE_MS / 1000} s. Run pulumi up again in a minute.`,
+      );
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 2, 2_000);
+  }
+}
+
+async function deleteQuietly(client: iam.IAMClient, userName: string, accessKeyId: string): Promise<void> {
+  try {
+    await client.send(new iam.DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }));
+  } catch (err) {
+    if (!(err instanceof iam.NoSuchEntityException)) throw err;
+  }
+}
+
+async function untagQuietly(client: iam.IAMClient, userName: string, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  try {
+    await client.send(new iam.UntagUserCommand({ UserName: userName, TagKeys: keys }));
+  } catch (err) {
+    if (!(err instanceof iam.NoSuchEntityException)) throw err;
+  }
+}
+
+/**
+ * Deletes the keys an interrupted create of this slot left behind. Their secrets never reached
+ * the engine, so nobody can hold them; a use by anything but STS (the verification) says
+ * otherwise, and then the key is kept and the deploy stops with the facts.
+ */
+async function removeLeftovers(
+  client: iam.IAMClient,
+  inputs: AccessKeyInputs,
+  view: UserView,
+): Promise<string[]> {
+  const removed: string[] = [];
+  for (const key of view.keys) {
+    const role = view.roles.get(key.accessKeyId);
+    if (role?.kind !== "leftover") continue;
+    // Another slot's leftover only once no create of it can still be running.
+    const settled =
+      role.intentAt !== undefined && now().getTime() - new Date(role.intentAt).getTime() > LEFTOVER_WINDOW_MS;
+    if (role.slot !== inputs.slot && !settled) continue;
+    let use: Awaited<ReturnType<typeof getLastUse>>;
+    try {
+      use = await getLastUse(client, key.accessKeyId);
+    } catch (err) {
+      if (err instanceof iam.NoSuchEntityException) continue;
+      throw err;
+    }
+    if (use.lastUsedDate && use.serviceName !== "sts") {
+      throw new KeyRotationError(
+        `Access key ${key.accessKeyId} of IAM user "${inputs.userName}" looks left behind by an interrupted deploy ` +
+          `(${role.reason}), but it was used ${use.lastUsedDate} by service ${use.serviceName} in region ${use.region}, ` +
+          `so something holds its secret. It is not deleted. Find who uses it; once it is unused, delete it ` +
+          `(aws iam delete-access-key --user-name ${inputs.userName} --access-key-id ${key.accessKeyId}) and run pulumi up again.`,
+      );
+    }
+    await deleteQuietly(client, inputs.userName, key.accessKeyId);
+    await untagQuietly(client, inputs.userName, [TAG_PREFIX + key.accessKeyId]);
+    removed.push(key.accessKeyId);
+  }
+  return removed;
+}
+
+function quotaError(userName: string, view: UserView, cause?: unknown): KeyQuotaError {
+  const at = now();
+  const outside = view.keys.filter((k) => view.roles.get(k.accessKeyId)?.kind === "outside");
+  const fix =
+    outside.length > 0
+      ? `Key(s) made outside Pulumi fill the slot it needs: check that ${outside.map((k) => k.accessKeyId).join(", ")} ` +
+        `is unused (aws iam get-access-key-last-used), delete it (aws iam delete-access-key --user-name ${userName} --access-key-id <id>), ` +
+        `then run pulumi up again.`
+      : `Both keys are managed by Pulumi; run pulumi refresh so the state matches IAM, then pulumi up.`;
+  return new KeyQuotaError(
+    `IAM user "${userName}" already has ${view.keys.length} access keys, the most IAM allows: ${describeView(view, at)}. ${fix}`,
+    view.keys.map((k) => k.accessKeyId),
+    { cause },
+  );
+}
+
+/** Deletes leftovers, the replaced key and stale tags; refuses at the key or tag limit. */
+async function makeRoom(client: iam.IAMClient, inputs: AccessKeyInputs): Promise<UserView> {
+  const view = await viewUser(client, inputs.userName, inputs);
+  const deleted = await removeLeftovers(client, inputs, view);
+  if (inputs.replacesAccessKeyId && view.keys.some((k) => k.accessKeyId === inputs.replacesAccessKeyId)) {
+    await deleteKey(client, inputs.userName, inputs.replacesAccessKeyId, inputs);
+    deleted.push(inputs.replacesAccessKeyId);
+  }
+  await waitUntilGone(client, inputs.userName, deleted);
+  const stale = staleKeyTags(
+    view.keys.filter((k) => !deleted.includes(k.accessKeyId)),
+    view.tags.keyTags,
+  ).filter((t) => !deleted.some((id) => t === TAG_PREFIX + id));
+  await untagQuietly(client, inputs.userName, stale);
+  const now = deleted.length > 0 ? await viewUser(client, inputs.userName, inputs) : view;
+  if (now.keys.length >= 2) throw quotaError(inputs.userName, now);
+  const hasIntent = now.tags.pending.some((p) => p.slot === inputs.slot);
+  const free = MAX_USER_TAGS - now.tags.total;
+  if (free < (hasIntent ? 1 : 2)) {
+    throw new KeyRotationError(
+      `IAM user "${inputs.userName}" has ${now.tags.total} tags, and IAM allows ${MAX_USER_TAGS}; a new key needs ` +
+        `${hasIntent ? 1 : 2} free (its slot tag and, while it is created, the intent tag). Remove tags that other ` +
+        `tools set on the user (aws iam list-user-tags --user-name ${inputs.userName}), then run pulumi up again.`,
+    );
+  }
+  return now;
+}
+
+/** Takes over an existing key of the user (`adoptAccessKeyId`): sets its status and tags it as adopted. */
+async function adoptKey(client: iam.IAMClient, inputs: AccessKeyInputs): Promise<CreateResult> {
+  const existing = (await listKeys(client, inputs.userName)).find(
+    (k) => k.accessKeyId === inputs.adoptAccessKeyId,
+  );
+  if (!existing) {
+    throw new KeyRotationError(
+      `Access key ${inputs.adoptAccessKeyId} to adopt is not a key of IAM user "${inputs.userName}". ` +
+        `Refresh the stack (pulumi refresh) so the schedule sees the user's keys as they are.`,
+    );
+  }
+  if (existing.status !== inputs.status) {
+    await client.send(
+      new iam.UpdateAccessKeyCommand({
+        UserName: inputs.userName,
+        AccessKeyId: existing.accessKeyId,
+        Status: inputs.status,
+      }),
+    );
+  }
+  await client.send(
+    new iam.TagUserCommand({
+      UserName: inputs.userName,
+      Tags: [{ Key: TAG_PREFIX + existing.accessKeyId, Value: "adopted" }],
+    }),
+  );
+  const outs = {
+    ...inputs,
+    accessKeyId: existing.accessKeyId,
+    secretAccessKey: "",
+    createDate: existing.createDate,
+  };
+  return { id: existing.accessKeyId, outs };
+}
+
+/**
+ * CreateAccessKey without blind retries: after a failure that may have taken effect (a lost
+ * answer, a timeout, a 5xx), IAM is listed; a key created since the intent and unknown before is
+ * the lost answer's key, whose secret nobody has, and is deleted before the next attempt.
+ */
+async function createInIam(
+  client: iam.IAMClient,
+  inputs: AccessKeyInputs,
+  before: readonly KeyRecord[],
+  intentAt: Date,
+): Promise<iam.AccessKey> {
+  const once = createIamClient({ maxAttempts: 1 });
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const out = await once.send(new iam.CreateAccessKeyCommand({ UserName: inputs.userName }));
+        if (!out.AccessKey?.AccessKeyId || !out.AccessKey.SecretAccessKey) {
+          throw new KeyRotationError(`IAM returned no access key for user "${inputs.userName}".`);
+        }
+        return out.AccessKey;
+      } catch (err) {
+        if (err instanceof iam.LimitExceededException) {
+          throw quotaError(inputs.userName, await viewUser(client, inputs.userName, inputs), err);
+        }
+        if (err instanceof iam.NoSuchEntityException) throw userMissing(inputs.userName, err);
+        if (err instanceof KeyRotationError) throw err;
+        const known = new Set(before.map((k) => k.accessKeyId));
+        const lost = (await listKeys(client, inputs.userName)).filter(
+          (k) =>
+            !known.has(k.accessKeyId) && new Date(k.createDate).getTime() >= intentAt.getTime() - 5 * 60_000,
+        );
+        for (const key of lost) await deleteQuietly(client, inputs.userName, key.accessKeyId);
+        await waitUntilGone(
+          client,
+          inputs.userName,
+          lost.map((k) => k.accessKeyId),
+        );
+        if (attempt >= CREATE_ATTEMPTS) {
+          throw new KeyRotationError(
+            `Creating an access key for IAM user "${inputs.userName}" failed ${attempt} times (last: ${messageOf(err)}). ` +
+              `No key was left behind${lost.length > 0 ? ` (deleted ${lost.map((k) => k.accessKeyId).join(", ")}, whose answer was lost)` : ""}. ` +
+              `Run pulumi up again once IAM answers.`,
+            { cause: err },
+          );
+        }
+        await sleep(500 * 2 ** attempt);
+      }
+    }
+  } finally {
+    once.destroy();
+  }
+}
+
+/** Tags the new key with its slot, clears the intent, then sets it Inactive or waits until it works. */
+async function finishNewKey(
+  client: iam.IAMClient,
+  inputs: AccessKeyInputs,
+  accessKeyId: string,
+  secretAccessKey: string,
+): Promise<void> {
+  await client.send(
+    new iam.TagUserCommand({
+      UserName: inputs.userName,
+      Tags: [{ Key: TAG_PREFIX + accessKeyId, Value: tagValue(inputs) }],
+    }),
+  );
+  await untagQuietly(client, inputs.userName, [pendingTagKey(inputs.slot)]);
+  if (inputs.status === "Inactive") {
+    await client.send(
+      new iam.UpdateAccessKeyCommand({
+        UserName: inputs.userName,
+        AccessKeyId: accessKeyId,
+        Status: "Inactive",
+      }),
+    );
+  } else {
+    await verifyKey(accessKeyId, secretAccessKey, inputs.userName, inputs.verifyTimeoutSeconds);
+  }
+}
+
+/** Deletes a key whose creation failed half-way, so no orphan is left; `failure` is rethrown. */
+async function rollBack(
+  client: iam.IAMClient,
+  inputs: AccessKeyInputs,
+  accessKeyId: string,
+  failure: unknown,
+): Promise<never> {
+  try {
+    await deleteQuietly(client, inputs.userName, accessKeyId);
+    await untagQuietly(client, inputs.userName, [TAG_PREFIX + accessKeyId, pendingTagKey(inputs.slot)]);
+  } catch (cleanup) {
+    throw new KeyRotationError(
+      `Creating access key ${accessKeyId} for IAM user "${inputs.userName}" failed (${messageOf(failure)}), and deleting it ` +
+        `again failed too (${messageOf(cleanup)}). The next pulumi up recognises it as left by an interrupted ` +
+        `deploy and deletes it; nothing needs deleting by hand.`,
+      { cause: failure },
+    );
+  }
+  throw failure;
+}
+
+/** Creates (or adopts) the key; idempotent across crashes and lost answers (see the file's comment). */
+export async function createKey(inputs: AccessKeyInputs): Promise<CreateResult> {
+  const client = createIamClient();
+  try {
+    if (inputs.adoptAccessKeyId) return await adoptKey(client, inputs);
+    const view = await makeRoom(client, inputs);
+    const intentAt = now();
+    await client.send(
+      new iam.TagUserCommand({
+        UserName: inputs.userName,
+        Tags: [
+          {
+            Key: pendingTagKey(inputs.slot),
+            Value: pendingTagValue({ generation: inputs.generation, at: intentAt.toISOString() }),
+          },
+        ],
+      }),
+    );
+    const created = await createInIam(client, inputs, view.keys, intentAt);
+    const accessKeyId = created.AccessKeyId as string;
+    const secretAccessKey = created.SecretAccessKey as string;
+    try {
+      await finishNewKey(client, inputs, accessKeyId, secretAccessKey);
+    } catch (err) {
+      await rollBack(client, inputs, accessKeyId, err);
+    }
+    const createDate = (created.CreateDate ?? now()).toISOString();
+    return { id: accessKeyId, outs: { ...inputs, accessKeyId, secretAccessKey, createDate } };
+  } finally {
+    client.destroy();
+  }
+}
