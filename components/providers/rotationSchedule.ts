@@ -11,7 +11,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as keyOps from "./accessKeyOps";
 import { now } from "../../core/clock";
 import { createIamClient } from "../../core/iam";
-import { observe, readTags } from "../rotation/keyRoles";
+import { describeRole, KeyRole, observe, readTags } from "../rotation/keyRoles";
+import { SLOTS } from "../../core/types";
 import { DYNAMIC_MODULE, SCHEDULE_TOKEN, SCHEDULE_TYPE } from "../../core/tokens";
 import { messageOf } from "../../core/errors";
 import { nextPlan, ObservedKey, Plan, PlanEvent } from "../rotation/schedule";
@@ -47,11 +48,39 @@ function isUnknown(value: unknown): boolean {
   return value === UNKNOWN;
 }
 
-function describeUnmanaged(userName: string, keys: ObservedKey[], at: Date): string {
+/**
+ * Why the user cannot be managed while keys made outside Pulumi exist, naming each key of the
+ * user and its role, and only the fixes that can apply: `unmanagedKeys: "retire"` adopts any keys
+ * on a first deploy, and later one key into a free slot.
+ */
+function describeUnmanaged(
+  userName: string,
+  unmanaged: ObservedKey[],
+  observed: readonly ObservedKey[],
+  plan: Plan,
+  firstDeploy: boolean,
+  at: Date,
+): string {
+  const roleOf = (k: ObservedKey): KeyRole =>
+    unmanaged.includes(k)
+      ? { kind: "outside" }
+      : k.leftover
+        ? { kind: "leftover", slot: "", generation: 0, reason: k.leftover }
+        : k.tag
+          ? { kind: "slot", ...k.tag }
+          : { kind: "adopted" };
+  const freeSlot = SLOTS.some((s) => s !== plan.current && !plan[s].present);
+  const retire = firstDeploy || (unmanaged.length === 1 && freeSlot);
+  const ids = unmanaged.map((k) => k.accessKeyId).join(", ");
   return (
-    `IAM user "${userName}" has ${keys.length} access key(s) that RotatingAccessKey did not create: ${keyOps.describeKeys(keys, at)}. ` +
-    `Refusing to manage the user while they exist. Delete them, or set unmanagedKeys: "retire" to have them ` +
-    `deactivated and deleted on the schedule while a new key takes over.`
+    `IAM user "${userName}" has ${unmanaged.length} access key(s) that RotatingAccessKey did not create. The user's keys: ` +
+    `${observed.map((k) => describeRole(k, roleOf(k), at)).join("; ")}. Refusing to manage the user while they exist. ` +
+    (retire
+      ? `Set unmanagedKeys: "retire" to have them deactivated and deleted on the schedule while a new key takes over, ` +
+        `or check that ${ids} is unused (aws iam get-access-key-last-used) and delete it.`
+      : `Both slots are in use, so unmanagedKeys: "retire" cannot take ${unmanaged.length === 1 ? "it" : "them"} over: ` +
+        `check that ${ids} is unused (aws iam get-access-key-last-used --access-key-id <id>), then delete it ` +
+        `(aws iam delete-access-key --user-name ${userName} --access-key-id <id>) and run pulumi up again.`)
   );
 }
 
@@ -135,7 +164,12 @@ export async function checkSchedule(
   if (result.unmanaged.length > 0) {
     return {
       inputs: news,
-      failures: [{ property: "unmanagedKeys", reason: describeUnmanaged(userName, result.unmanaged, at) }],
+      failures: [
+        {
+          property: "unmanagedKeys",
+          reason: describeUnmanaged(userName, result.unmanaged, observed, result.plan, !previous, at),
+        },
+      ],
     };
   }
   const stamp = at.toISOString();

@@ -68,6 +68,7 @@ export class TestStack {
   readonly configFile: string;
   readonly stackName: string;
   env: Record<string, string>;
+  private running?: ReturnType<typeof spawn>;
 
   constructor(readonly options: StackOptions) {
     this.workDir = fs.mkdtempSync(path.join(os.tmpdir(), "keyrotation-e2e-"));
@@ -107,16 +108,21 @@ export class TestStack {
   async run(args: string[], extraEnv: Record<string, string> = {}, json = true): Promise<RunResult> {
     const wantsEvents = json && ["up", "preview", "refresh", "destroy"].includes(args[0]);
     const fullArgs = [...args, ...(wantsEvents ? ["--json"] : [])];
+    // In a process group of its own, so that `kill()` can end the whole deployment (as a CI
+    // runner killing a job does) without touching the test process.
     const child = spawn("pulumi", fullArgs, {
       cwd: this.options.projectDir,
       env: this.baseEnv(extraEnv),
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
+    this.running = child;
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
+    this.running = undefined;
     let events: EngineEvent[] = [];
     let visible = `${stdout}\n${stderr}`;
     if (wantsEvents) {
@@ -125,6 +131,40 @@ export class TestStack {
       visible = `${lines.filter((_l, i) => events[i].diagnosticEvent?.severity !== "debug").join("\n")}\n${stderr}`;
     }
     return { code, stdout, stderr, visible, events };
+  }
+
+  /**
+   * SIGKILLs the running deployment: the CLI's process group, and every process working in the
+   * project folder (the language host, the program and the dynamic-provider hosts, which the CLI
+   * starts in process groups of their own and which would otherwise go on with their calls).
+   * The project folder must be one of the test's own (never the repository).
+   */
+  kill(): void {
+    const pid = this.running?.pid;
+    if (pid !== undefined) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    if (path.resolve(this.options.projectDir) === REPO_ROOT) return;
+    for (const entry of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+      let cwd: string;
+      try {
+        cwd = fs.readlinkSync(`/proc/${entry}/cwd`);
+      } catch {
+        continue;
+      }
+      if (cwd === this.options.projectDir || cwd.startsWith(`${this.options.projectDir}/`)) {
+        try {
+          process.kill(Number(entry), "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    }
   }
 
   /** Like `run`, but throws with the output when the command fails. */

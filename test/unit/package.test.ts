@@ -40,7 +40,15 @@ describe("package", () => {
     // What closures serialized by 0.1.0 require when the package is consumed from node_modules, and
     // what they call on the read and delete paths.
     const legacy: Record<string, string[]> = {
-      accessKeyOps: ["readKey", "removeKey", "checkAccessKeyInputs", "diffKey", "updateKey", "listKeys", "parseTagValue"],
+      accessKeyOps: [
+        "readKey",
+        "removeKey",
+        "checkAccessKeyInputs",
+        "diffKey",
+        "updateKey",
+        "listKeys",
+        "parseTagValue",
+      ],
       settings: ["resolveSettings", "SETTING_KEYS", "userNameFailure"],
       clock: ["now"],
       errors: ["messageOf", "KeyRotationError"],

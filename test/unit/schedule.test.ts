@@ -348,3 +348,47 @@ describe("settings validation", () => {
     assert.deepStrictEqual(resolveSettings({}), { settings: DEFAULTS, failures: [] });
   });
 });
+
+describe("schedule: keys left by an interrupted create", () => {
+  const leftover: ObservedKey = {
+    accessKeyId: "AKIALEFTOVER00000001",
+    status: "Active",
+    createDate: day(0).toISOString(),
+    leftover: "created after the intent to create slot a generation 1, and never tagged",
+  };
+
+  it("a first deploy plans the key and reports the leftover instead of refusing it as unmanaged", () => {
+    const result = nextPlan(undefined, [leftover], day(0), settings());
+    assert.strictEqual(summary(result.plan), "a:1A* b:-");
+    assert.deepStrictEqual(result.unmanaged, []);
+    assert.deepStrictEqual(
+      result.events.map((e) => e.kind),
+      ["create", "leftover"],
+    );
+    assert.match(
+      result.events[1].message,
+      /^access key AKIALEFTOVER00000001 was left by an interrupted deploy/,
+    );
+  });
+
+  it("a later deploy re-creates the current key the interrupted create never recorded", () => {
+    const first = nextPlan(undefined, [], day(0), settings()).plan;
+    const result = nextPlan(first, [leftover], day(0), settings());
+    assert.strictEqual(summary(result.plan), "a:1A* b:-");
+    assert.deepStrictEqual(result.unmanaged, []);
+    assert.deepStrictEqual(
+      result.events.map((e) => e.kind),
+      ["recreate", "leftover"],
+    );
+  });
+
+  it("an untagged key that is not a leftover is still refused as unmanaged", () => {
+    const first = nextPlan(undefined, [], day(0), settings()).plan;
+    const { leftover: _reason, ...outside } = leftover;
+    const result = nextPlan(first, [...iamAfter(first), outside], day(1), settings());
+    assert.deepStrictEqual(
+      result.unmanaged.map((k) => k.accessKeyId),
+      ["AKIALEFTOVER00000001"],
+    );
+  });
+});

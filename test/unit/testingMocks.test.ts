@@ -73,7 +73,7 @@ describe("keyRotationMocks (pulumi-aws-key-rotation/testing)", () => {
           custom: true,
         }),
       ),
-      /unmanagedKeys: IAM user "legacy-user" has 1 access key\(s\) that RotatingAccessKey did not create: AKIALEGACY0000000001/,
+      /unmanagedKeys: IAM user "legacy-user" has 1 access key\(s\) that RotatingAccessKey did not create\. The user's keys: AKIALEGACY0000000001 \(made outside Pulumi; Active, created 2026-01-01T00:00:00.000Z, 424 days old\)\. Refusing to manage the user while they exist\. Set unmanagedKeys: "retire"/,
     );
   });
 

@@ -1,7 +1,8 @@
 /**
  * A consumer of the package as users install it: `pulumi-aws-key-rotation` is resolved from this
  * project's node_modules (the upgrade test installs a packed tarball there), never from the
- * repository's sources. Only public API that the previous and the current build share is used.
+ * repository's sources. Only public API that the previous and the current build share is used
+ * (the upgrade test and the fault suite run it).
  */
 import * as pulumi from "@pulumi/pulumi";
 
@@ -9,7 +10,12 @@ import * as pulumi from "@pulumi/pulumi";
 interface RotatingAccessKeyClass {
   new (
     name: string,
-    args: { userName: string; verifyTimeoutSeconds?: number; forceDelete?: boolean },
+    args: {
+      userName: string;
+      verifyTimeoutSeconds?: number;
+      forceDelete?: boolean;
+      secretsManagerSecretId?: string;
+    },
   ): {
     accessKeyId: pulumi.Output<string>;
     secretAccessKey: pulumi.Output<string>;
@@ -30,6 +36,7 @@ const key = new RotatingAccessKey("app", {
   userName: config.require("userName"),
   verifyTimeoutSeconds: config.getNumber("verifyTimeoutSeconds"),
   forceDelete: config.getBoolean("forceDelete"),
+  secretsManagerSecretId: config.get("secretId"),
 });
 
 export const accessKeyId = key.accessKeyId;

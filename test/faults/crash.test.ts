@@ -1,0 +1,225 @@
+/**
+ * Faults between the product and IAM, with the real Pulumi CLI: a consumer stack (the packed
+ * tarball in its node_modules) deploys through a fault-injecting proxy in front of the emulator.
+ * Each scenario injects one fault (a lost answer, throttling, a 5xx, a reset, a hang) or SIGKILLs
+ * the whole deployment at a named point, then runs the recovery the README names ("When a deploy
+ * is interrupted") and checks the invariants:
+ * - every key IAM holds for the user is a key the state holds, and the other way round; at most two;
+ * - the exported current key is Active, and a request signed with it works;
+ * - the key applications used before the fault is still Active (none of these passes the age limit);
+ * - no secret access key in plain text in the state or the CLI's output.
+ */
+import * as assert from "assert";
+import * as sts from "@aws-sdk/client-sts";
+import { addDays } from "../../core/clock";
+import { cleanUpPacks, ConsumerProject, packCurrent } from "../support/consumer";
+import { FaultProxy, FaultRule } from "../support/faultProxy";
+import { createUser, emulator, emulatorEnv, listKeys, setClock } from "../support/moto";
+import { RunResult, TestStack } from "../support/pulumiCli";
+import { assertNoSecrets, registerSecret } from "../support/secretGuard";
+
+const KEY_TYPE = "pulumi-nodejs:dynamic/keyrotation:AccessKey";
+
+interface Scenario {
+  name: string;
+  /** Days of deploys before the faulty one (each a clean `up`). */
+  before: number[];
+  /** The day of the faulty deploy. */
+  day: number;
+  rule: FaultRule;
+  /** Whether the faulty `up` still succeeds (the product recovers in-process). */
+  faultyUpSucceeds: boolean;
+  /** Stack config besides userName. */
+  config?: Record<string, string>;
+}
+
+const kill = (action: string, when: "before" | "after", bodyIncludes?: string): FaultRule => ({
+  action,
+  fault: when === "before" ? "kill-before" : "kill-after",
+  ...(bodyIncludes ? { bodyIncludes } : {}),
+});
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: "the answer to CreateAccessKey is lost after the key was created",
+    before: [],
+    day: 0,
+    rule: { action: "CreateAccessKey", fault: "lose-answer" },
+    faultyUpSucceeds: true,
+  },
+  {
+    name: "CreateAccessKey is throttled",
+    before: [],
+    day: 0,
+    rule: { action: "CreateAccessKey", fault: "throttle" },
+    faultyUpSucceeds: true,
+  },
+  {
+    name: "TagUser answers 503",
+    before: [],
+    day: 0,
+    rule: { action: "TagUser", fault: "unavailable" },
+    faultyUpSucceeds: true,
+  },
+  {
+    name: "the connection of ListAccessKeys is reset",
+    before: [],
+    day: 0,
+    rule: { action: "ListAccessKeys", fault: "reset" },
+    faultyUpSucceeds: true,
+  },
+  {
+    name: "STS hangs during the new key's verification (verifyTimeoutSeconds 5)",
+    before: [],
+    day: 0,
+    rule: { action: "GetCallerIdentity", fault: "hang" },
+    faultyUpSucceeds: false,
+    config: { verifyTimeoutSeconds: "5" },
+  },
+  {
+    name: "killed after CreateAccessKey took effect (first deploy)",
+    before: [],
+    day: 0,
+    rule: kill("CreateAccessKey", "after"),
+    faultyUpSucceeds: false,
+  },
+  {
+    name: "killed between CreateAccessKey and the tag write (rotation)",
+    before: [0],
+    day: 30,
+    rule: kill("TagUser", "before", "slot=b generation=2"),
+    faultyUpSucceeds: false,
+  },
+  {
+    name: "killed after the tag write, before the engine records the key (rotation)",
+    before: [0],
+    day: 30,
+    rule: kill("TagUser", "after", "slot=b generation=2"),
+    faultyUpSucceeds: false,
+  },
+  {
+    name: "killed during the new key's verification",
+    before: [0],
+    day: 30,
+    rule: kill("GetCallerIdentity", "before"),
+    faultyUpSucceeds: false,
+  },
+  {
+    name: "killed between deactivation and deletion (after UpdateAccessKey took effect)",
+    before: [0, 30],
+    day: 37,
+    rule: kill("UpdateAccessKey", "after"),
+    faultyUpSucceeds: false,
+  },
+  {
+    name: "killed during a Secrets Manager publication",
+    before: [0],
+    day: 30,
+    rule: kill("PutSecretValue", "before"),
+    faultyUpSucceeds: false,
+    config: { secretId: "faults/app-key" },
+  },
+];
+
+/** Signs a request with the key, as an application would; returns the ARN STS reports. */
+async function signWith(accessKeyId: string, secretAccessKey: string): Promise<string> {
+  const client = new sts.STSClient({
+    region: "us-east-1",
+    endpoint: emulator().endpoint,
+    credentials: { accessKeyId, secretAccessKey },
+  });
+  try {
+    return (await client.send(new sts.GetCallerIdentityCommand({}))).Arn ?? "";
+  } finally {
+    client.destroy();
+  }
+}
+
+describe("faults: interrupted and failing deploys converge (real CLI, fault proxy)", function () {
+  this.timeout(3_600_000);
+  const T0 = new Date(Date.now() + 5 * 3_600_000);
+  T0.setUTCMilliseconds(0);
+  let project: ConsumerProject;
+  let proxy: FaultProxy;
+
+  before(async () => {
+    project = new ConsumerProject();
+    project.install(packCurrent());
+    proxy = new FaultProxy(emulator().endpoint);
+    await proxy.start();
+  });
+
+  after(async () => {
+    await proxy?.stop();
+    cleanUpPacks();
+  });
+
+  for (const scenario of SCENARIOS) {
+    it(scenario.name, async () => {
+      const user = await createUser("faults");
+      const stack = new TestStack({ projectDir: project.dir, env: emulatorEnv(proxy.endpoint) });
+      const runs: RunResult[] = [];
+      const up = async (day: number, expectOk: boolean) => {
+        await setClock(addDays(T0, day));
+        const r = await stack.up();
+        runs.push(r);
+        if (expectOk) assert.strictEqual(r.code, 0, `up on day ${day} failed:\n${r.visible.slice(-3000)}`);
+        return r;
+      };
+      const current = async () => {
+        const out = await stack.outputs(true);
+        registerSecret(out.secretAccessKey as string);
+        return { id: out.accessKeyId as string, secret: out.secretAccessKey as string };
+      };
+      try {
+        await stack.init();
+        await stack.setConfig("userName", user);
+        for (const [key, value] of Object.entries(scenario.config ?? {})) await stack.setConfig(key, value);
+        for (const day of scenario.before) await up(day, true);
+        const inUse = scenario.before.length > 0 ? await current() : undefined;
+
+        proxy.clear();
+        proxy.onKill = () => stack.kill();
+        proxy.add(scenario.rule);
+        const faulty = await up(scenario.day, scenario.faultyUpSucceeds);
+        assert.ok(
+          proxy.allFired(),
+          `the fault was injected (${scenario.rule.action}; seen: ${proxy.log.slice(-20)})`,
+        );
+        proxy.clear();
+        if (!scenario.faultyUpSucceeds) {
+          assert.notStrictEqual(faulty.code, 0, "the faulty deploy fails");
+          // The documented recovery: release the lock a killed deployment leaves, then deploy again.
+          const cancel = await stack.run(["cancel", "--yes", "--stack", stack.stackName], {}, false);
+          runs.push(cancel);
+          await up(scenario.day, true);
+        }
+
+        const exported = await stack.exportState();
+        assertNoSecrets(exported.text, "the exported state");
+        const stateKeys = exported.resources
+          .filter((r) => r.type === KEY_TYPE)
+          .map((r) => r.id as string)
+          .sort();
+        const iamKeys = await listKeys(user);
+        assert.deepStrictEqual(
+          iamKeys.map((k) => k.AccessKeyId).sort(),
+          stateKeys,
+          "every key IAM holds is in the state, and no other",
+        );
+        assert.ok(iamKeys.length >= 1 && iamKeys.length <= 2, `1 or 2 keys, not ${iamKeys.length}`);
+        const now = await current();
+        const status = (id: string) => iamKeys.find((k) => k.AccessKeyId === id)?.Status;
+        assert.strictEqual(status(now.id), "Active", "the exported current key is Active");
+        assert.match(await signWith(now.id, now.secret), new RegExp(`:user/${user}$`));
+        if (inUse)
+          assert.strictEqual(status(inUse.id), "Active", "the key in use before the fault is still Active");
+        for (const r of runs)
+          assertNoSecrets(r.visible, `the output of a pulumi command in "${scenario.name}"`);
+      } finally {
+        proxy.clear();
+        await stack.remove();
+      }
+    });
+  }
+});

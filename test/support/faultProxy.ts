@@ -1,0 +1,167 @@
+/**
+ * A fault-injecting HTTP proxy between the code under test and the IAM emulator: the same kinds
+ * of fault a real network and a CI runner produce. Point `AWS_ENDPOINT_URL_IAM` (and STS, Secrets
+ * Manager) at `proxy.endpoint`; every request is forwarded to the emulator unless a rule matches.
+ *
+ * A rule names an action (`CreateAccessKey`, `TagUser`, `GetCallerIdentity`, `PutSecretValue`,
+ * ...), which occurrence to hit (1 = the next one), and the fault:
+ * - `lose-answer`: forwarded (it takes effect), then the connection drops before the answer;
+ * - `throttle` / `unavailable`: answered 400 Throttling / 503 ServiceUnavailable, not forwarded;
+ * - `reset`: the connection drops, not forwarded;
+ * - `hang`: never answered (the connection stays open until the proxy stops);
+ * - `kill-before` / `kill-after`: `onKill` runs (the test kills the deployment), before the call
+ *   is forwarded or after it took effect; in both cases no answer is ever delivered.
+ */
+import * as http from "http";
+import * as net from "net";
+
+export type Fault =
+  "lose-answer" | "throttle" | "unavailable" | "reset" | "hang" | "kill-before" | "kill-after";
+
+export interface FaultRule {
+  action: string;
+  fault: Fault;
+  /** Which matching request to hit, counting from when the rule was added: 1 = the next. Default 1. */
+  occurrence?: number;
+  /** Only requests whose body contains this text (for example a tag key). */
+  bodyIncludes?: string;
+}
+
+interface ActiveRule extends FaultRule {
+  seen: number;
+  fired: boolean;
+}
+
+/** The API action of a request: the Query protocol's `Action`, or the JSON protocol's target. */
+function actionOf(req: http.IncomingMessage, body: string): string {
+  const target = req.headers["x-amz-target"];
+  if (typeof target === "string") return target.split(".").pop() ?? target;
+  const fromBody = new URLSearchParams(body).get("Action");
+  if (fromBody) return fromBody;
+  return new URL(req.url ?? "/", "http://x").searchParams.get("Action") ?? "";
+}
+
+function awsError(status: number, type: string, code: string, message: string): string {
+  return (
+    `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>${type}</Type>` +
+    `<Code>${code}</Code><Message>${message}</Message></Error><RequestId>fault-proxy-${status}</RequestId></ErrorResponse>`
+  );
+}
+
+export class FaultProxy {
+  private server?: http.Server;
+  private rules: ActiveRule[] = [];
+  private readonly sockets = new Set<net.Socket>();
+  /** Every action seen, in order (for assertions and debugging). */
+  readonly log: string[] = [];
+  /** Faults injected, by kind. */
+  readonly injected: Record<string, number> = {};
+  endpoint = "";
+  /** Called by the kill faults; the test kills the deployment here. */
+  onKill: (action: string) => void = () => undefined;
+
+  constructor(private readonly target: string) {}
+
+  async start(): Promise<void> {
+    const target = new URL(this.target);
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => this.handle(req, res, Buffer.concat(chunks), target));
+    });
+    this.server.on("connection", (socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", () => resolve()));
+    const address = this.server.address() as net.AddressInfo;
+    this.endpoint = `http://127.0.0.1:${address.port}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** Adds a rule; it fires once. */
+  add(rule: FaultRule): void {
+    this.rules.push({ ...rule, seen: 0, fired: false });
+  }
+
+  clear(): void {
+    this.rules = [];
+  }
+
+  /** True when every rule added has fired. */
+  allFired(): boolean {
+    return this.rules.every((r) => r.fired);
+  }
+
+  private match(action: string, body: string): ActiveRule | undefined {
+    for (const rule of this.rules) {
+      if (rule.fired || rule.action !== action) continue;
+      if (rule.bodyIncludes && !body.includes(rule.bodyIncludes)) continue;
+      rule.seen += 1;
+      if (rule.seen === (rule.occurrence ?? 1)) {
+        rule.fired = true;
+        return rule;
+      }
+    }
+    return undefined;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, target: URL): void {
+    const text = body.toString("utf8");
+    const action = actionOf(req, text);
+    this.log.push(action);
+    const rule = this.match(action, decodeURIComponent(text.replace(/\+/g, " ")));
+    if (rule) this.injected[rule.fault] = (this.injected[rule.fault] ?? 0) + 1;
+    switch (rule?.fault) {
+      case "throttle":
+        res.writeHead(400, { "content-type": "text/xml" });
+        res.end(awsError(400, "Sender", "Throttling", "Rate exceeded"));
+        return;
+      case "unavailable":
+        res.writeHead(503, { "content-type": "text/xml" });
+        res.end(awsError(503, "Receiver", "ServiceUnavailable", "Service is unavailable"));
+        return;
+      case "reset":
+        req.socket.destroy();
+        return;
+      case "hang":
+        return;
+      case "kill-before":
+        this.onKill(action);
+        req.socket.destroy();
+        return;
+    }
+    const upstream = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: target.host },
+      },
+      (answer) => {
+        const parts: Buffer[] = [];
+        answer.on("data", (c: Buffer) => parts.push(c));
+        answer.on("end", () => {
+          if (rule?.fault === "lose-answer") {
+            req.socket.destroy();
+            return;
+          }
+          if (rule?.fault === "kill-after") {
+            this.onKill(action);
+            req.socket.destroy();
+            return;
+          }
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          res.end(Buffer.concat(parts));
+        });
+      },
+    );
+    upstream.on("error", () => req.socket.destroy());
+    upstream.end(body);
+  }
+}
