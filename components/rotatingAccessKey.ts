@@ -12,7 +12,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AccessKey } from "./providers/accessKey";
-import { now } from "../core/clock";
+import { componentNow } from "../core/clock";
 import { ROTATING_ACCESS_KEY_TOKEN } from "../core/tokens";
 import { KeyStatus, otherSlot, Slot } from "../core/types";
 import { ValidationError } from "../core/errors";
@@ -28,9 +28,16 @@ export interface RotatingAccessKeyArgs extends RotationScheduleArgs {
   /**
    * Name or ARN of an AWS Secrets Manager secret that receives the current key as JSON
    * `{"userName","accessKeyId","secretAccessKey"}` before the previous key is deactivated.
-   * Created when it does not exist. Default: not published.
+   * Created (and tagged `keyrotation:owner`) when it does not exist; an existing secret that this
+   * package did not create is refused at preview unless `adoptExistingSecret` is set. Default: not
+   * published.
    */
   secretsManagerSecretId?: pulumi.Input<string>;
+  /**
+   * Hand an existing secret that this package did not create over to the rotation: the key is
+   * written into it and it is tagged as the rotation's. Default false.
+   */
+  adoptExistingSecret?: pulumi.Input<boolean>;
 }
 
 /** One of the user's keys, as the component reports it (never with its secret). */
@@ -182,6 +189,7 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
         `${name}-secret`,
         {
           secretId: args.secretsManagerSecretId,
+          adoptExisting: args.adoptExistingSecret ?? false,
           userName,
           accessKeyId: current.accessKeyId,
           secretAccessKey: current.secretAccessKey,
@@ -203,7 +211,7 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
     if (!events) return;
     let at: Date;
     try {
-      at = now();
+      at = componentNow();
     } catch {
       return;
     }

@@ -25,7 +25,7 @@ export interface StackConfigInput {
 }
 
 /** What `aws-key-rotation:userSettings.<user>` may set: every rotation setting, plus delivery. */
-const OVERRIDES = [...SETTING_KEYS, "secretsManagerSecretId"] as const;
+const OVERRIDES = [...SETTING_KEYS, "secretsManagerSecretId", "adoptExistingSecret"] as const;
 
 /**
  * The first rotation of the i-th listed user comes `staggerDays(i)` days early, spreading users
@@ -97,6 +97,9 @@ export function planUsers(config: StackConfigInput): UserPlan[] {
       verifyTimeoutSeconds: pick("verifyTimeoutSeconds", config.verifyTimeoutSeconds),
       ...(own.secretsManagerSecretId !== undefined
         ? { secretsManagerSecretId: own.secretsManagerSecretId as string }
+        : {}),
+      ...(own.adoptExistingSecret !== undefined
+        ? { adoptExistingSecret: own.adoptExistingSecret as boolean }
         : {}),
     };
     const { failures } = resolveSettings(args);

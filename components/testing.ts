@@ -105,7 +105,12 @@ export function keyRotationMocks(options: KeyRotationMocksOptions = {}): KeyRota
     }));
 
   async function schedule(inputs: Record<string, unknown>) {
-    const checked = await checkSchedule({}, inputs, { observe, clock: () => at });
+    const checked = await checkSchedule({}, inputs, {
+      observe,
+      clock: () => at,
+      caller: async () => undefined,
+      lastUse: async () => ({ serviceName: "N/A", region: "N/A" }),
+    });
     if (checked.failures.length > 0) throw failuresError("RotationSchedule check failed", checked.failures);
     return { id: `schedule-${String(inputs.userName)}`, state: checked.inputs };
   }

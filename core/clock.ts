@@ -50,3 +50,36 @@ export function daysBetween(from: Date, to: Date): number {
 export function addDays(at: Date, days: number): Date {
   return new Date(at.getTime() + days * MS_PER_DAY);
 }
+
+/** The opt-in that lets the rotation component honour `KEYROTATION_NOW` (in a simulation only). */
+export const SIMULATION_ENV = "KEYROTATION_SIMULATION";
+
+/** True for an endpoint URL on this machine (127.0.0.0/8, ::1, localhost): an emulator, never AWS. */
+export function isLoopbackEndpoint(url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+    return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The clock of the rotation component (schedule and key provider): the real clock, or
+ * `KEYROTATION_NOW` only in a simulation, that is with `KEYROTATION_SIMULATION=1` and IAM reached
+ * through a loopback endpoint (`AWS_ENDPOINT_URL_IAM` or `AWS_ENDPOINT_URL`, an emulator). A stray
+ * `KEYROTATION_NOW` in a real deploy fails, naming it, instead of skewing the schedule or letting
+ * the last-used guard pass for a key used seconds ago.
+ */
+export function componentNow(env: NodeJS.ProcessEnv = process.env, realNow: Date = new Date()): Date {
+  const at = now(env, realNow);
+  if (at === realNow) return realNow;
+  const endpoint = env.AWS_ENDPOINT_URL_IAM ?? env.AWS_ENDPOINT_URL;
+  if (env[SIMULATION_ENV] === "1" && isLoopbackEndpoint(endpoint)) return at;
+  throw new Error(
+    `${CLOCK_ENV}=${at.toISOString()} is set, but the rotation component honours it only in a simulation: ` +
+      `${SIMULATION_ENV}=1 with IAM reached through a local emulator (AWS_ENDPOINT_URL_IAM on 127.0.0.1 or localhost; ` +
+      `now ${endpoint ? `"${endpoint}"` : "unset"}). Unset ${CLOCK_ENV} for a real deploy.`,
+  );
+}

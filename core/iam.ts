@@ -209,3 +209,15 @@ export async function inventoryUsers(
   });
   return { keys: perUser.flat(), missingUsers: missingUsers.sort() };
 }
+
+/**
+ * The access key id the client's own calls are signed with (its resolved credentials), or
+ * `undefined` when the credentials cannot be resolved. No AWS call is made for static keys.
+ */
+export async function callerAccessKeyId(client: iam.IAMClient): Promise<string | undefined> {
+  try {
+    return (await client.config.credentials()).accessKeyId;
+  } catch {
+    return undefined;
+  }
+}

@@ -7,7 +7,7 @@
  * invariants are checked (test/support/invariants.ts), with the key the application used before
  * the deploy as the working key. A run reproduces from its printed seed.
  *
- *   npm run soak -- [--seed N] [--days 400] [--fault-share 0.35] [--max-gap 20]
+ *   npm run soak -- [--seed N] [--days 400] [--fault-share 0.5] [--max-gap 12]
  */
 import { parseArgs } from "util";
 import { addDays } from "../core/clock";
@@ -54,8 +54,8 @@ async function main(): Promise<void> {
     options: {
       seed: { type: "string" },
       days: { type: "string", default: "400" },
-      "fault-share": { type: "string", default: "0.35" },
-      "max-gap": { type: "string", default: "20" },
+      "fault-share": { type: "string", default: "0.5" },
+      "max-gap": { type: "string", default: "12" },
     },
   });
   const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
@@ -78,6 +78,7 @@ async function main(): Promise<void> {
   const figures = {
     deploys: 0,
     faultsPlanned: 0,
+    faultsNotFired: 0,
     injected: {} as Record<string, number>,
     failedDeploys: 0,
     recoveries: 0,
@@ -92,24 +93,35 @@ async function main(): Promise<void> {
     await stack.init();
     await stack.setConfig("userName", user);
     let inUse: CurrentKey | undefined;
+    let lastLog = 0;
     for (let day = 0; day <= days; day += 1 + Math.floor(rand() * maxGap)) {
       await setClock(addDays(T0, day));
       const runs: RunResult[] = [];
       let rule: FaultRule | undefined;
       if (rand() < share) {
-        rule = { action: pick(ACTIONS), fault: pick(FAULTS), occurrence: 1 + Math.floor(rand() * 2) };
+        // An action the previous deploy made, so that the fault usually fires.
+        const seen = [...new Set(proxy.log.slice(lastLog))].filter((a) => ACTIONS.includes(a));
+        rule = {
+          action: pick(seen.length > 0 ? seen : ACTIONS),
+          fault: pick(FAULTS),
+          occurrence: 1 + Math.floor(rand() * 2),
+        };
         figures.faultsPlanned += 1;
         proxy.add(rule);
       }
       const before = { ...proxy.injected };
+      lastLog = proxy.log.length;
       const first = await stack.up();
       runs.push(first);
       figures.deploys += 1;
       proxy.clear();
+      let fired = false;
       for (const [kind, n] of Object.entries(proxy.injected)) {
         const added = n - (before[kind] ?? 0);
         if (added > 0) figures.injected[kind] = (figures.injected[kind] ?? 0) + added;
+        if (added > 0) fired = true;
       }
+      if (rule && !fired) figures.faultsNotFired += 1;
       let ok = first.code === 0;
       if (!ok) {
         figures.failedDeploys += 1;
@@ -130,7 +142,9 @@ async function main(): Promise<void> {
         figures.invariantBreaks += 1;
         console.log(`day ${day}: ${report.problems.join("; ")}`);
       }
-      const fault = rule ? `${rule.fault} at ${rule.action}#${rule.occurrence}` : "no fault";
+      const fault = rule
+        ? `${rule.fault} at ${rule.action}#${rule.occurrence}${fired ? "" : " (did not fire)"}`
+        : "no fault";
       console.log(`day ${day}: ${fault}; ${ok ? "ok" : "FAILED"}${first.code === 0 ? "" : " (recovered)"}`);
       // The application picks up the current key after every successful deploy.
       if (ok) inUse = report.current;

@@ -8,9 +8,9 @@
 import * as iam from "@aws-sdk/client-iam";
 import * as sts from "@aws-sdk/client-sts";
 import { requestHandlerOptions, resolveRegion } from "../../core/aws";
-import { MS_PER_HOUR, now } from "../../core/clock";
+import { componentNow, MS_PER_HOUR } from "../../core/clock";
 import { KeyInUseError, KeyRotationError, messageOf } from "../../core/errors";
-import { createIamClient, keyAgeDays, KeyRecord, listUserKeys } from "../../core/iam";
+import { callerAccessKeyId, createIamClient, keyAgeDays, KeyRecord, listUserKeys } from "../../core/iam";
 import { BOUNDS, DEFAULTS, Failure, integerFailure, userNameFailure } from "../../core/settings";
 import { parseTagValue, readTags, TAG_PREFIX } from "../rotation/keyRoles";
 import { isKeyStatus, KeyStatus } from "../../core/types";
@@ -224,7 +224,7 @@ export async function assertUnused(
   }
   const used = out.AccessKeyLastUsed;
   if (!used?.LastUsedDate) return;
-  const at = now();
+  const at = componentNow();
   const hoursAgo = (at.getTime() - used.LastUsedDate.getTime()) / MS_PER_HOUR;
   if (hoursAgo < guardHours) {
     throw new KeyInUseError(
@@ -247,6 +247,24 @@ async function untag(client: iam.IAMClient, userName: string, accessKeyId: strin
   }
 }
 
+/**
+ * Refuses to deactivate or delete the key the deployment's own calls are signed with (the
+ * schedule refuses such a plan at preview already; this holds for standalone keys too).
+ */
+export async function assertNotSelf(
+  client: iam.IAMClient,
+  accessKeyId: string,
+  userName: string,
+  action: "deactivate" | "delete",
+): Promise<void> {
+  if ((await callerAccessKeyId(client)) !== accessKeyId) return;
+  throw new KeyRotationError(
+    `Refusing to ${action} access key ${accessKeyId} of IAM user "${userName}": the deployment's own AWS calls are ` +
+      `signed with it, so the rest of this deploy and every later one would be locked out. Run the deploy with the ` +
+      `user's current key, or once with other credentials.`,
+  );
+}
+
 /** Deletes a key after the last-used guard; a key already gone counts as deleted. */
 export async function deleteKey(
   client: iam.IAMClient,
@@ -254,6 +272,7 @@ export async function deleteKey(
   accessKeyId: string,
   guard: { deletionGuardHours: number; forceDelete: boolean },
 ): Promise<void> {
+  await assertNotSelf(client, accessKeyId, userName, "delete");
   if (!guard.forceDelete) await assertUnused(client, accessKeyId, userName, guard.deletionGuardHours);
   try {
     await client.send(new iam.DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }));
@@ -301,6 +320,7 @@ export async function updateKey(
   if (olds.status !== news.status) {
     const client = createIamClient();
     try {
+      if (news.status === "Inactive") await assertNotSelf(client, id, news.userName, "deactivate");
       await client.send(
         new iam.UpdateAccessKeyCommand({ UserName: news.userName, AccessKeyId: id, Status: news.status }),
       );

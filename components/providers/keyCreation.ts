@@ -13,7 +13,7 @@
  *    any failure here deletes the new key again.
  */
 import * as iam from "@aws-sdk/client-iam";
-import { now } from "../../core/clock";
+import { componentNow } from "../../core/clock";
 import { KeyQuotaError, KeyRotationError, messageOf } from "../../core/errors";
 import { createIamClient, getLastUse, KeyRecord } from "../../core/iam";
 import {
@@ -121,7 +121,8 @@ async function removeLeftovers(
     if (role?.kind !== "leftover") continue;
     // Another slot's leftover only once no create of it can still be running.
     const settled =
-      role.intentAt !== undefined && now().getTime() - new Date(role.intentAt).getTime() > LEFTOVER_WINDOW_MS;
+      role.intentAt !== undefined &&
+      componentNow().getTime() - new Date(role.intentAt).getTime() > LEFTOVER_WINDOW_MS;
     if (role.slot !== inputs.slot && !settled) continue;
     let use: Awaited<ReturnType<typeof getLastUse>>;
     try {
@@ -146,7 +147,7 @@ async function removeLeftovers(
 }
 
 function quotaError(userName: string, view: UserView, cause?: unknown): KeyQuotaError {
-  const at = now();
+  const at = componentNow();
   const outside = view.keys.filter((k) => view.roles.get(k.accessKeyId)?.kind === "outside");
   const fix =
     outside.length > 0
@@ -331,7 +332,7 @@ export async function createKey(inputs: AccessKeyInputs): Promise<CreateResult> 
   try {
     if (inputs.adoptAccessKeyId) return await adoptKey(client, inputs);
     const view = await makeRoom(client, inputs);
-    const intentAt = now();
+    const intentAt = componentNow();
     await client.send(
       new iam.TagUserCommand({
         UserName: inputs.userName,
@@ -351,7 +352,7 @@ export async function createKey(inputs: AccessKeyInputs): Promise<CreateResult> 
     } catch (err) {
       await rollBack(client, inputs, accessKeyId, err);
     }
-    const createDate = (created.CreateDate ?? now()).toISOString();
+    const createDate = (created.CreateDate ?? componentNow()).toISOString();
     return { id: accessKeyId, outs: { ...inputs, accessKeyId, secretAccessKey, createDate } };
   } finally {
     client.destroy();

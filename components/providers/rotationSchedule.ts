@@ -9,13 +9,14 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as keyOps from "./accessKeyOps";
-import { now } from "../../core/clock";
-import { createIamClient } from "../../core/iam";
+import { componentNow } from "../../core/clock";
+import * as iam from "@aws-sdk/client-iam";
+import { callerAccessKeyId, createIamClient, getLastUse } from "../../core/iam";
 import { describeRole, KeyRole, observe, readTags } from "../rotation/keyRoles";
 import { SLOTS } from "../../core/types";
 import { DYNAMIC_MODULE, SCHEDULE_TOKEN, SCHEDULE_TYPE } from "../../core/tokens";
 import { messageOf } from "../../core/errors";
-import { nextPlan, ObservedKey, Plan, PlanEvent } from "../rotation/schedule";
+import { KeyUse, nextPlan, ObservedKey, Plan, PlanEvent, retiredKeys } from "../rotation/schedule";
 import {
   resolveSettings,
   RotationSettings,
@@ -115,12 +116,111 @@ function assumePlanned(plan: Plan | undefined): ObservedKey[] {
 export interface ScheduleSources {
   observe(userName: string): Promise<ObservedKey[]>;
   clock(): Date;
+  /** The access key id the deployment's own AWS calls are signed with, when it is one. */
+  caller(): Promise<string | undefined>;
+  /** What GetAccessKeyLastUsed reports of a key. */
+  lastUse(accessKeyId: string): Promise<KeyUse>;
+}
+
+/** GetAccessKeyLastUsed; a key already gone counts as never used. */
+export async function keyLastUse(accessKeyId: string): Promise<KeyUse> {
+  const client = createIamClient();
+  try {
+    const use = await getLastUse(client, accessKeyId);
+    return {
+      ...(use.lastUsedDate ? { lastUsedDate: use.lastUsedDate } : {}),
+      serviceName: use.serviceName,
+      region: use.region,
+    };
+  } catch (err) {
+    if (err instanceof iam.NoSuchEntityException) return { serviceName: "N/A", region: "N/A" };
+    throw err;
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Plans, then asks IAM when the keys the plan would take out of use were last used, and plans
+ * again with that (a key still in use waits; see schedule.ts): at most two lookups per user, and
+ * none when nothing is retired or `forceDelete` is set.
+ */
+async function planWithUsage(
+  previous: Plan | undefined,
+  observed: ObservedKey[],
+  at: Date,
+  settings: RotationSettings,
+  sources: ScheduleSources,
+  caller: string | undefined,
+) {
+  const usage = new Map<string, KeyUse>();
+  let result = nextPlan(previous, observed, at, settings, usage);
+  for (let round = 0; round < 3 && !settings.forceDelete && result.unmanaged.length === 0; round++) {
+    const { deactivated, deleted } = retiredKeys(result.plan, observed);
+    // The deployer's own key is in use by this very deploy: that use never makes the plan wait;
+    // the plan is refused instead (selfLockout), naming the key and the fix.
+    const missing = [...deactivated, ...deleted].filter((id) => !usage.has(id) && id !== caller);
+    if (missing.length === 0) break;
+    for (const id of missing) usage.set(id, await sources.lastUse(id));
+    result = nextPlan(previous, observed, at, settings, usage);
+  }
+  return result;
+}
+
+/** The deployment's own access key id, from the default credential chain. */
+export async function deployerKeyId(): Promise<string | undefined> {
+  const client = createIamClient();
+  try {
+    return await callerAccessKeyId(client);
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Why the plan must not run: it would deactivate or delete the key the deployment itself is signed
+ * with, locking out the rest of this deploy and every later one. `undefined` when it would not.
+ */
+export function selfLockout(
+  userName: string,
+  caller: string | undefined,
+  plan: Plan,
+  observed: readonly ObservedKey[],
+): string | undefined {
+  if (!caller) return undefined;
+  const { deactivated, deleted } = retiredKeys(plan, observed);
+  const action = deleted.includes(caller)
+    ? "delete"
+    : deactivated.includes(caller)
+      ? "deactivate"
+      : undefined;
+  if (!action) return undefined;
+  const cur = plan[plan.current];
+  const currentKey = observed.find((k) =>
+    cur.adoptedKeyId
+      ? k.accessKeyId === cur.adoptedKeyId
+      : k.tag?.slot === plan.current && k.tag.generation === cur.generation,
+  );
+  const use = currentKey
+    ? `the user's current key ${currentKey.accessKeyId}`
+    : "the new key the last deploy created";
+  return (
+    `This deploy would ${action} access key ${caller} of IAM user "${userName}", and the deployment's own AWS calls ` +
+    `are signed with that key: the rest of this deploy and every later one would be locked out. Nothing was changed. ` +
+    `Run the deploy with ${use} (the RotatingAccessKey's accessKeyId and secretAccessKey outputs, or its Secrets Manager ` +
+    `secret when secretsManagerSecretId is set), or run it once with other credentials.`
+  );
 }
 
 export async function checkSchedule(
   olds: Partial<ScheduleState>,
   news: Record<string, unknown>,
-  sources: ScheduleSources = { observe: observeKeys, clock: () => now() },
+  sources: ScheduleSources = {
+    observe: observeKeys,
+    clock: () => componentNow(),
+    caller: deployerKeyId,
+    lastUse: keyLastUse,
+  },
 ): Promise<{ inputs: Record<string, unknown>; failures: { property: string; reason: string }[] }> {
   const failures: { property: string; reason: string }[] = [];
   const unknownUser = isUnknown(news.userName);
@@ -160,7 +260,23 @@ export async function checkSchedule(
       };
     }
   }
-  const result = nextPlan(previous, observed, at, settings);
+  let result: ReturnType<typeof nextPlan>;
+  let caller: string | undefined;
+  try {
+    caller = unknownUser ? undefined : await sources.caller();
+    result = await planWithUsage(previous, observed, at, settings, sources, caller);
+  } catch (err) {
+    return {
+      inputs: news,
+      failures: [
+        {
+          property: "userName",
+          reason: `Reading when the keys of IAM user "${userName}" were last used failed: ${messageOf(err)}`,
+        },
+      ],
+    };
+  }
+  if (result.blocked) return { inputs: news, failures: [result.blocked] };
   if (result.unmanaged.length > 0) {
     return {
       inputs: news,
@@ -172,20 +288,25 @@ export async function checkSchedule(
       ],
     };
   }
+  const lockout = selfLockout(userName, caller, result.plan, observed);
+  if (lockout) return { inputs: news, failures: [{ property: "userName", reason: lockout }] };
   const stamp = at.toISOString();
   const events: ScheduleEvent[] = result.events.map((e) => ({ ...e, at: stamp }));
   const inputs = { ...news, ...settings, userName: news.userName, plan: result.plan, events };
   return { inputs, failures: [] };
 }
 
-/** Only the plan and the settings matter; `events` describe the latest change and are not compared. */
+/** The plan and the settings; `events` only when they say the deploy waits or cleans up. */
 export function diffSchedule(
   olds: Partial<ScheduleState>,
   news: ScheduleState,
 ): { changes: boolean; replaces: string[] } {
   const keys: (keyof ScheduleState)[] = ["userName", ...SETTING_KEYS, "plan"];
   const changed = keys.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-  return { changes: changed.length > 0, replaces: [] };
+  // A deploy that waits (or cleans up after an interrupted one) leaves the plan as it was; the
+  // schedule is still updated, so that its events reach the preview and the deploy's output.
+  const notice = (news.events ?? []).some((e) => e.kind === "wait" || e.kind === "leftover");
+  return { changes: changed.length > 0 || notice, replaces: [] };
 }
 
 export const scheduleProvider: pulumi.dynamic.ResourceProvider = {
@@ -213,9 +334,12 @@ export interface RotationScheduleArgs {
   overlapDays?: pulumi.Input<number>;
   /** No key stays Active past this age, even during the overlap. Default 90; 2 to 3650. */
   maxAgeDays?: pulumi.Input<number>;
-  /** No key is deleted if it was used within this many hours. Default 24; 0 to 8760. */
+  /**
+   * The last-used guard: a key used within this many hours is neither deactivated (unless the age
+   * limit requires it) nor deleted; the schedule waits instead. Default 24; 0 to 8760.
+   */
   deletionGuardHours?: pulumi.Input<number>;
-  /** Delete old keys even when they were used within `deletionGuardHours`. Default false. */
+  /** Deactivate and delete on schedule even when a key was used within `deletionGuardHours`. Default false. */
   forceDelete?: pulumi.Input<boolean>;
   /**
    * Rotate the user's first key this many days early, so that users configured together do not

@@ -55,7 +55,7 @@ export interface ObservedKey {
 }
 
 export type EventKind =
-  "create" | "recreate" | "deactivate" | "max-age" | "adopt" | "slot-emptied" | "leftover";
+  "create" | "recreate" | "deactivate" | "max-age" | "adopt" | "slot-emptied" | "leftover" | "wait";
 
 export interface PlanEvent {
   kind: EventKind;
@@ -64,9 +64,22 @@ export interface PlanEvent {
   message: string;
 }
 
+/** What GetAccessKeyLastUsed reports of a key. */
+export interface KeyUse {
+  /** ISO-8601; absent when IAM has no record of a use. */
+  lastUsedDate?: string;
+  serviceName: string;
+  region: string;
+}
+
+/** The last use of the keys a plan would take out of use, by key id (see `retiredKeys`). */
+export type Usage = ReadonlyMap<string, KeyUse>;
+
 export interface PlanResult {
   plan: Plan;
   events: PlanEvent[];
+  /** Set when no plan can keep every key under the age limit without retiring a key still in use. */
+  blocked?: { property: string; reason: string };
   /** Keys on the user that the component did not create and has not adopted. */
   unmanaged: ObservedKey[];
 }
@@ -140,6 +153,29 @@ interface Draft {
   events: PlanEvent[];
   /** Keys on the user that the component did not create and has not adopted. */
   unmanaged: ObservedKey[];
+  blocked?: { property: string; reason: string };
+}
+
+/** What the rotation steps consult besides the draft: IAM's keys and their last use. */
+interface Facts {
+  observed: readonly ObservedKey[];
+  usage: Usage;
+}
+
+/** The id of the key a slot holds, as IAM lists it; undefined when it is not listed (yet). */
+function keyIdOf(slotPlan: SlotPlan, slot: Slot, observed: readonly ObservedKey[]): string | undefined {
+  return matchSlot(slotPlan, slot, observed)?.accessKeyId;
+}
+
+/** Until when a key used at `use` counts as in use (the guard window); undefined when it does not. */
+function inUseUntil(use: KeyUse | undefined, at: Date, guardHours: number): Date | undefined {
+  if (!use?.lastUsedDate) return undefined;
+  const until = new Date(new Date(use.lastUsedDate).getTime() + guardHours * 3_600_000);
+  return until.getTime() > at.getTime() ? until : undefined;
+}
+
+function usedText(id: string, use: KeyUse): string {
+  return `${id} was used ${use.lastUsedDate} by service ${use.serviceName} in region ${use.region}`;
 }
 
 /** A new key of `generation`, created at `at`, Active. */
@@ -228,6 +264,11 @@ function carryOver(
     if (match) {
       claimed.add(match.accessKeyId);
       draft.slots[slot] = { ...prev };
+      // Ages come from IAM's CreateDate: a plan made with another clock (a stray clock override)
+      // cannot make a key look younger than IAM says it is.
+      if (Math.abs(new Date(prev.createdAt).getTime() - new Date(match.createDate).getTime()) > 3_600_000) {
+        draft.slots[slot].createdAt = match.createDate;
+      }
     } else if (slot === draft.current) {
       draft.slots[slot] = freshSlot(prev.adoptedKeyId ? 1 : prev.generation, at);
       draft.events.push({
@@ -254,12 +295,45 @@ function carryOver(
   return draft;
 }
 
-/** Rotation when the current key is due: a new key in the slot of the older key (never the current one). */
-function rotateIfDue(draft: Draft, at: Date, settings: RotationSettings): void {
+/**
+ * Rotation when the current key is due: a new key in the slot of the older key (never the current
+ * one). The older key is deleted first, so the rotation waits while it was used within
+ * `deletionGuardHours` (the seed's "confirm nothing uses it, then delete"), unless the current key
+ * would pass `maxAgeDays` by waiting: then no plan can meet both, and the deploy is blocked.
+ */
+function rotateIfDue(draft: Draft, at: Date, settings: RotationSettings, facts: Facts): void {
   if (at.getTime() < rotationDueDate(draft.slots[draft.current], settings).getTime()) return;
   const target = otherSlot(draft.current);
-  const generation = Math.max(draft.slots.a.generation, draft.slots.b.generation) + 1;
   const replaced = draft.slots[target];
+  const replacedId = replaced.present ? keyIdOf(replaced, target, facts.observed) : undefined;
+  const use = replacedId ? facts.usage.get(replacedId) : undefined;
+  const busyUntil = settings.forceDelete ? undefined : inUseUntil(use, at, settings.deletionGuardHours);
+  if (replacedId && use && busyUntil) {
+    const current = draft.slots[draft.current];
+    if (slotAgeDays(current, at) > settings.maxAgeDays - 1) {
+      draft.blocked = {
+        property: "maxAgeDays",
+        reason:
+          `The current key (${describe(draft.current, current)}) is ${days(slotAgeDays(current, at))} old and must be ` +
+          `rotated now to stay under maxAgeDays ${settings.maxAgeDays}, but its new key needs the slot of ` +
+          `${describe(target, replaced)}, and ${usedText(replacedId, use)}, within deletionGuardHours ` +
+          `${settings.deletionGuardHours}. Move that application to the current key and deploy after ` +
+          `${busyUntil.toISOString()}, or set forceDelete: true to delete ${replacedId} anyway.`,
+      };
+      return;
+    }
+    draft.events.push({
+      kind: "wait",
+      slot: target,
+      generation: replaced.generation,
+      message:
+        `rotation waits: ${usedText(replacedId, use)}, within deletionGuardHours ${settings.deletionGuardHours}; ` +
+        `${replacedId} is deleted and a new key created in slot ${target} by the first deploy after ${busyUntil.toISOString()} ` +
+        `(the current key stays within maxAgeDays ${settings.maxAgeDays} until then)`,
+    });
+    return;
+  }
+  const generation = Math.max(draft.slots.a.generation, draft.slots.b.generation) + 1;
   draft.slots[target] = freshSlot(generation, at);
   draft.events.push({
     kind: "create",
@@ -272,21 +346,41 @@ function rotateIfDue(draft: Draft, at: Date, settings: RotationSettings): void {
   draft.current = target;
 }
 
-/** Deactivates the predecessor once its overlap is over, or earlier when the age limit demands it. */
-function retirePredecessor(draft: Draft, at: Date, settings: RotationSettings): void {
+/**
+ * Deactivates the predecessor once its overlap is over, but not while it was used within
+ * `deletionGuardHours` (an application still uses it); the age limit deactivates it anyway, with a
+ * warning that names who still uses it.
+ */
+function retirePredecessor(draft: Draft, at: Date, settings: RotationSettings, facts: Facts): void {
   const slot = otherSlot(draft.current);
   const predecessor = draft.slots[slot];
   const reason = deactivationReason(predecessor, draft.slots[draft.current], at, settings);
   if (!reason) return;
-  draft.slots[slot] = { ...predecessor, status: "Inactive" };
   const what = describe(slot, predecessor);
+  const id = keyIdOf(predecessor, slot, facts.observed);
+  const use = id ? facts.usage.get(id) : undefined;
+  const busyUntil = settings.forceDelete ? undefined : inUseUntil(use, at, settings.deletionGuardHours);
+  if (id && use && busyUntil && reason === "overlap") {
+    draft.events.push({
+      kind: "wait",
+      slot,
+      generation: predecessor.generation,
+      message:
+        `deactivation waits: ${usedText(id, use)}, within deletionGuardHours ${settings.deletionGuardHours}; ` +
+        `it is deactivated by the first deploy after ${busyUntil.toISOString()} without a use (move that application to the current key)`,
+    });
+    return;
+  }
+  draft.slots[slot] = { ...predecessor, status: "Inactive" };
+  const stillUsed =
+    id && use && busyUntil ? `; ${usedText(id, use)}: move that application to the current key` : "";
   draft.events.push({
     kind: reason === "max-age" ? "max-age" : "deactivate",
     slot,
     generation: predecessor.generation,
     message:
       reason === "max-age"
-        ? `deactivate ${what} now, before its overlap ends: it is ${days(slotAgeDays(predecessor, at))} old and maxAgeDays is ${settings.maxAgeDays} (the age limit wins over the overlap)`
+        ? `deactivate ${what} now, before its overlap ends: it is ${days(slotAgeDays(predecessor, at))} old and maxAgeDays is ${settings.maxAgeDays} (the age limit wins over the overlap)${stillUsed}`
         : `deactivate ${what}: its ${settings.overlapDays}-day overlap is over`,
   });
 }
@@ -301,7 +395,29 @@ export function nextPlan(
   observed: readonly ObservedKey[],
   at: Date,
   settings: RotationSettings,
+  usage: Usage = new Map(),
 ): PlanResult {
+  const facts: Facts = { observed, usage };
+  const future = observed.find((k) => new Date(k.createDate).getTime() > at.getTime() + 5 * 60_000);
+  if (future) {
+    return {
+      plan: previous ?? {
+        current: "a",
+        a: { ...EMPTY_SLOT },
+        b: { ...EMPTY_SLOT },
+        nextRotationDate: iso(at),
+      },
+      events: [],
+      unmanaged: [],
+      blocked: {
+        property: "KEYROTATION_NOW",
+        reason:
+          `IAM reports access key ${future.accessKeyId} created ${future.createDate}, after this deploy's clock reading ` +
+          `${iso(at)}: the schedule will not plan with a clock behind IAM's. Check the machine's clock and ` +
+          `KEYROTATION_NOW, then deploy again.`,
+      },
+    };
+  }
   const draft = previous ? carryOver(previous, observed, at, settings) : onboard(observed, at, settings);
   for (const key of observed.filter((k) => k.leftover)) {
     draft.events.push({
@@ -324,8 +440,16 @@ export function nextPlan(
       unmanaged: draft.unmanaged,
     };
   }
-  if (previous) rotateIfDue(draft, at, settings);
-  retirePredecessor(draft, at, settings);
+  if (previous) rotateIfDue(draft, at, settings, facts);
+  if (draft.blocked) {
+    return {
+      plan: plan(previous ? previous.nextRotationDate : iso(at)),
+      events: draft.events,
+      unmanaged: [],
+      blocked: draft.blocked,
+    };
+  }
+  retirePredecessor(draft, at, settings, facts);
   return {
     plan: plan(iso(rotationDueDate(draft.slots[draft.current], settings))),
     events: draft.events,
@@ -343,4 +467,30 @@ function adoptedSlot(key: ObservedKey): SlotPlan {
     adoptedKeyId: key.accessKeyId,
     replacesKeyId: "",
   };
+}
+
+/**
+ * The keys a plan takes out of use, by id, as IAM lists them now: keys it deactivates (Active in
+ * IAM, Inactive in the plan) and keys it deletes (listed, but in no slot of the plan: replaced by
+ * a rotation, deleted to make room, or the old occupant of a refilled slot). Keys an interrupted
+ * create left behind are not counted: nobody holds their secret.
+ */
+export function retiredKeys(
+  plan: Plan,
+  observed: readonly ObservedKey[],
+): { deactivated: string[]; deleted: string[] } {
+  const deactivated: string[] = [];
+  const deleted: string[] = [];
+  for (const key of observed) {
+    if (key.leftover) continue;
+    const slot = SLOTS.find((s) => {
+      const p = plan[s];
+      if (!p.present) return false;
+      if (p.adoptedKeyId) return p.adoptedKeyId === key.accessKeyId;
+      return key.tag?.slot === s && key.tag.generation === p.generation;
+    });
+    if (!slot) deleted.push(key.accessKeyId);
+    else if (key.status === "Active" && plan[slot].status === "Inactive") deactivated.push(key.accessKeyId);
+  }
+  return { deactivated, deleted };
 }

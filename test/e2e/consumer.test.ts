@@ -35,7 +35,7 @@ function run(cmd: string, args: string[], cwd: string): string {
 }
 
 function copyProgram(dir: string): void {
-  for (const file of ["index.ts", "tsconfig.json", path.join("test", "stack.test.ts")]) {
+  for (const file of ["index.ts", "tsconfig.json", path.join("test", "stack.spec.ts")]) {
     fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     fs.copyFileSync(path.join(PROGRAM, file), path.join(dir, file));
   }
@@ -83,7 +83,7 @@ describe("the packed tarball in a fresh TypeScript stack (npm registry install)"
       );
       run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts"], dir);
       run("npx", ["tsc", "-p", "tsconfig.json"], dir);
-      const out = run("npx", ["mocha", "out/test/stack.test.js"], dir);
+      const out = run("npx", ["mocha", "out/test/stack.spec.js"], dir);
       assert.match(out, /1 passing/);
       const tree = JSON.parse(run("npm", ["ls", "@pulumi/pulumi", "--all", "--json"], dir)) as unknown;
       const copies = new Set<string>();

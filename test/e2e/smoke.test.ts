@@ -5,8 +5,8 @@
 import * as assert from "assert";
 import * as iam from "@aws-sdk/client-iam";
 import * as path from "path";
-import { adminIam, createUser, listKeys } from "../support/moto";
-import { steps, TestStack } from "../support/pulumiCli";
+import { adminIam, createUser, listKeys, resetClock } from "../support/moto";
+import { diagnostics, REPO_ROOT, steps, TestStack } from "../support/pulumiCli";
 import { assertNoSecrets, registerSecret } from "../support/secretGuard";
 
 describe("e2e: smoke (one AccessKey, real CLI)", function () {
@@ -72,5 +72,34 @@ describe("e2e: smoke (one AccessKey, real CLI)", function () {
     assert.deepStrictEqual(await listKeys(userName), []);
     // Plain (human) output of refresh, up and destroy, and the preview's events.
     assertNoSecrets(preview.visible + refresh.visible + destroy.visible + heal.visible, "pulumi output");
+  });
+
+  it("a stray KEYROTATION_NOW in a real deploy (no simulation opt-in) fails the preview, naming it; nothing is created", async () => {
+    await resetClock(); // the real clock, in IAM and here
+    const user = await createUser("stray-clock");
+    const root = new TestStack({ projectDir: REPO_ROOT });
+    try {
+      await root.init();
+      await root.setConfig("aws-key-rotation:users[0]", user, { path: true });
+      const stray = {
+        KEYROTATION_NOW: new Date(Date.now() + 400 * 86_400_000).toISOString(),
+        KEYROTATION_SIMULATION: "",
+      };
+      const preview = await root.preview([], stray);
+      assert.notStrictEqual(preview.code, 0);
+      assert.match(
+        diagnostics(preview.events).join("\n"),
+        /KEYROTATION_NOW=\S+ is set, but the rotation component honours it only in a simulation: KEYROTATION_SIMULATION=1/,
+      );
+      const up = await root.up([], stray);
+      assert.notStrictEqual(up.code, 0);
+      assert.deepStrictEqual(await listKeys(user), []);
+      // The same deploy without the stray value goes through.
+      const clean = await root.up([], { KEYROTATION_NOW: "", KEYROTATION_SIMULATION: "" });
+      assert.strictEqual(clean.code, 0, diagnostics(clean.events).join("\n"));
+      assert.strictEqual((await listKeys(user)).length, 1);
+    } finally {
+      await root.remove();
+    }
   });
 });

@@ -21,12 +21,14 @@ import { Finding } from "../../audit/verdict";
 import { createIamClient } from "../../core/iam";
 import {
   adminIam,
+  AuthEmulator,
   emulator,
   emulatorEnv,
   freePort,
   resetClock,
   resetEmulator,
   setClock,
+  startAuthEmulator,
 } from "../support/moto";
 import { registerSecret } from "../support/secretGuard";
 
@@ -118,29 +120,13 @@ describe("audit command (IAM emulator)", function () {
   const ids: Record<string, string> = {};
   let tmp: string;
   let exemptionsFile: string;
-  const authEmulator: { server?: ChildProcess; ready: Promise<string> } = { ready: Promise.resolve("") };
+  let authEmulator: Promise<AuthEmulator> | undefined;
 
   /** A second emulator that enforces IAM policies after its first 8 requests; boots while other tests run. */
-  function startAuthEmulator(): void {
-    authEmulator.ready = (async () => {
-      const port = await freePort();
-      const script = path.join(ROOT, "test/support/moto_clock_server.py");
-      authEmulator.server = spawn(process.env.KEYROTATION_PYTHON ?? "python3", [script, String(port)], {
-        env: { ...process.env, INITIAL_NO_AUTH_ACTION_COUNT: "8" },
-        stdio: "ignore",
-      });
-      const endpoint = `http://127.0.0.1:${port}`;
-      for (let i = 0; i < 600; i++) {
-        try {
-          if ((await fetch(`${endpoint}/moto-api/`)).status === 200) return endpoint;
-        } catch {
-          // not listening yet
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error("the policy-enforcing emulator did not start within 30 s");
-    })();
-    authEmulator.ready.catch(() => undefined);
+  function startAuthEmulatorEarly(): void {
+    const starting = startAuthEmulator(8);
+    starting.catch(() => undefined);
+    authEmulator = starting;
   }
 
   const admin = () => adminIam();
@@ -169,7 +155,7 @@ describe("audit command (IAM emulator)", function () {
   }
 
   before(async () => {
-    startAuthEmulator();
+    startAuthEmulatorEarly();
     await resetEmulator();
     await setClock(T0);
     await user("alice", "/team-a/");
@@ -209,7 +195,7 @@ describe("audit command (IAM emulator)", function () {
   });
 
   after(async () => {
-    authEmulator.server?.kill("SIGTERM");
+    (await authEmulator?.catch(() => undefined))?.stop();
     await resetClock();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
@@ -599,7 +585,7 @@ describe("audit command (IAM emulator)", function () {
 
   describe("with an emulator that enforces IAM policies", () => {
     it("the documented policy is enough for every source; without iam:ListAccessKeys the error names it (exit 2)", async () => {
-      const endpoint = await authEmulator.ready;
+      const { endpoint } = await (authEmulator as Promise<AuthEmulator>);
       const boot = new iam.IAMClient({ region: "us-east-1", endpoint });
       // The first 8 requests run unchecked: two auditors, one with the documented policy, one
       // that may only list users. Everything after that is checked against their policies.

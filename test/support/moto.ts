@@ -28,6 +28,8 @@ export function emulatorEnv(endpoint: string): Record<string, string> {
     AWS_REGION: "us-east-1",
     AWS_EC2_METADATA_DISABLED: "true",
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    // A simulation against the emulator: the component honours KEYROTATION_NOW.
+    KEYROTATION_SIMULATION: "1",
   };
 }
 
@@ -120,6 +122,7 @@ export async function setClock(at: Date): Promise<void> {
   });
   if (res.status !== 200) throw new Error(`setting the emulator clock failed: HTTP ${res.status}`);
   process.env.KEYROTATION_NOW = at.toISOString();
+  process.env.KEYROTATION_SIMULATION = "1";
 }
 
 /** Puts the emulator's clock back to the real one and clears `KEYROTATION_NOW`. */
@@ -154,4 +157,52 @@ export async function listKeys(userName: string): Promise<iam.AccessKeyMetadata[
   return [...(out.AccessKeyMetadata ?? [])].sort(
     (a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0),
   );
+}
+
+/** A second emulator that enforces IAM authorization once its first `unchecked` requests are done. */
+export interface AuthEmulator {
+  endpoint: string;
+  /** Moves this emulator's clock (CreateDate, LastUsedDate), like `setClock` for the main one. */
+  setClock(at: Date): Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Starts an emulator that runs its first `unchecked` requests without checks (set up users,
+ * policies and keys), then checks every request's signature and evaluates it against the
+ * caller's IAM policies (moto's INITIAL_NO_AUTH_ACTION_COUNT; see FACTS.md for its limits).
+ */
+export async function startAuthEmulator(unchecked: number): Promise<AuthEmulator> {
+  assertMotoInstalled();
+  const port = await freePort();
+  const script = path.join(__dirname, "moto_clock_server.py");
+  const child = spawn(PYTHON, [script, String(port)], {
+    env: { ...process.env, INITIAL_NO_AUTH_ACTION_COUNT: String(unchecked) },
+    stdio: "ignore",
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${endpoint}/moto-api/`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (i >= 600 || child.exitCode !== null) {
+      child.kill("SIGKILL");
+      throw new Error("the policy-enforcing emulator did not start within 30 s");
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    endpoint,
+    async setClock(at: Date) {
+      const res = await fetch(`${endpoint}/_clock`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ now: at.toISOString() }),
+      });
+      if (res.status !== 200) throw new Error(`setting the emulator clock failed: HTTP ${res.status}`);
+    },
+    stop: () => child.kill("SIGTERM"),
+  };
 }

@@ -2,7 +2,7 @@
  * The shared clock: `KEYROTATION_NOW` moves time forward only.
  */
 import * as assert from "assert";
-import { now, parseInstant } from "../../core/clock";
+import { componentNow, isLoopbackEndpoint, now, parseInstant } from "../../core/clock";
 import { checkSchedule } from "../../components/providers/rotationSchedule";
 
 const REAL = new Date("2027-05-01T12:00:00.000Z");
@@ -56,5 +56,74 @@ describe("clock", () => {
       if (saved === undefined) delete process.env.KEYROTATION_NOW;
       else process.env.KEYROTATION_NOW = saved;
     }
+  });
+});
+
+describe("clock override in the rotation component: honoured only in a simulation", () => {
+  const REAL_NOW = new Date("2027-05-01T12:00:00.000Z");
+  const LATER = "2027-09-01T00:00:00.000Z";
+  const table: [string, NodeJS.ProcessEnv, string | RegExp][] = [
+    ["unset: the real clock", {}, REAL_NOW.toISOString()],
+    [
+      "a stray override in a real deploy: refused, naming it",
+      { KEYROTATION_NOW: LATER },
+      /KEYROTATION_NOW=2027-09-01T00:00:00.000Z is set, but the rotation component honours it only in a simulation: KEYROTATION_SIMULATION=1 with IAM reached through a local emulator .*now unset\)\. Unset KEYROTATION_NOW for a real deploy\.$/,
+    ],
+    [
+      "opt-in against real IAM: refused",
+      {
+        KEYROTATION_NOW: LATER,
+        KEYROTATION_SIMULATION: "1",
+        AWS_ENDPOINT_URL_IAM: "https://iam.amazonaws.com",
+      },
+      /honours it only in a simulation.*now "https:\/\/iam.amazonaws.com"/,
+    ],
+    [
+      "an emulator without the opt-in: refused",
+      { KEYROTATION_NOW: LATER, AWS_ENDPOINT_URL_IAM: "http://127.0.0.1:5000" },
+      /honours it only in a simulation/,
+    ],
+    [
+      "opt-in with a loopback IAM endpoint: honoured",
+      { KEYROTATION_NOW: LATER, KEYROTATION_SIMULATION: "1", AWS_ENDPOINT_URL_IAM: "http://127.0.0.1:5000" },
+      LATER,
+    ],
+    [
+      "opt-in with localhost through AWS_ENDPOINT_URL: honoured",
+      { KEYROTATION_NOW: LATER, KEYROTATION_SIMULATION: "1", AWS_ENDPOINT_URL: "http://localhost:4566" },
+      LATER,
+    ],
+    [
+      "opt-in does not allow moving the clock back",
+      {
+        KEYROTATION_NOW: "2027-01-01T00:00:00Z",
+        KEYROTATION_SIMULATION: "1",
+        AWS_ENDPOINT_URL_IAM: "http://127.0.0.1:5000",
+      },
+      /is earlier than the real clock/,
+    ],
+  ];
+  for (const [name, env, expected] of table) {
+    it(name, () => {
+      if (typeof expected === "string")
+        assert.strictEqual(componentNow(env, REAL_NOW).toISOString(), expected);
+      else assert.throws(() => componentNow(env, REAL_NOW), expected);
+    });
+  }
+
+  it("tells loopback endpoints from others", () => {
+    assert.deepStrictEqual(
+      [
+        "http://127.0.0.1:1",
+        "http://localhost",
+        "http://[::1]:8080",
+        "http://127.1.2.3",
+        "https://iam.amazonaws.com",
+        "http://10.0.0.1",
+        "",
+        "not a url",
+      ].map((u) => isLoopbackEndpoint(u)),
+      [true, true, true, true, false, false, false, false],
+    );
   });
 });

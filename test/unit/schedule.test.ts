@@ -9,9 +9,11 @@ import {
   nextPlan,
   ObservedKey,
   Plan,
+  retiredKeys,
   rotationDueDate,
   SlotPlan,
 } from "../../components/rotation/schedule";
+import { selfLockout } from "../../components/providers/rotationSchedule";
 import { DEFAULTS, resolveSettings, RotationSettings } from "../../core/settings";
 
 const T0 = new Date("2027-01-01T09:00:00.000Z");
@@ -390,5 +392,147 @@ describe("schedule: keys left by an interrupted create", () => {
       result.unmanaged.map((k) => k.accessKeyId),
       ["AKIALEFTOVER00000001"],
     );
+  });
+});
+
+describe("schedule: usage-aware retirement (the seed's procedure)", () => {
+  const idOf = (plan: Plan, s: "a" | "b") =>
+    iamAfter(plan).find((k) => k.tag?.slot === s)?.accessKeyId as string;
+  /** The plan of days 0 and 30 (key 1 in slot a, key 2 current in slot b). */
+  function afterRotation(): Plan {
+    let plan = nextPlan(undefined, [], day(0), settings()).plan;
+    plan = nextPlan(plan, iamAfter(plan), day(30), settings()).plan;
+    return plan;
+  }
+  const used = (d: Date, hoursAgo: number) => ({
+    lastUsedDate: new Date(d.getTime() - hoursAgo * 3_600_000).toISOString(),
+    serviceName: "s3",
+    region: "eu-west-1",
+  });
+
+  it("the predecessor is not deactivated while used within deletionGuardHours; it is once unused that long", () => {
+    const plan = afterRotation();
+    const k1 = idOf(plan, "a");
+    const waiting = nextPlan(plan, iamAfter(plan), day(37), settings(), new Map([[k1, used(day(37), 1)]]));
+    assert.strictEqual(summary(waiting.plan), "a:1A b:2A*");
+    assert.deepStrictEqual(
+      waiting.events.map((e) => e.kind),
+      ["wait"],
+    );
+    assert.strictEqual(
+      waiting.events[0].message,
+      `deactivation waits: ${k1} was used ${used(day(37), 1).lastUsedDate} by service s3 in region eu-west-1, within deletionGuardHours 24; ` +
+        `it is deactivated by the first deploy after ${new Date(day(37).getTime() + 23 * 3_600_000).toISOString()} without a use (move that application to the current key)`,
+    );
+    const later = nextPlan(
+      waiting.plan,
+      iamAfter(waiting.plan),
+      day(38),
+      settings(),
+      new Map([[k1, used(day(37), 1)]]),
+    );
+    assert.strictEqual(summary(later.plan), "a:1I b:2A*");
+  });
+
+  it("the age limit deactivates a key still in use, naming who uses it", () => {
+    let plan = nextPlan(undefined, [], day(0), settings()).plan;
+    plan = nextPlan(plan, iamAfter(plan), day(60), settings()).plan; // gap: key 1 is 60 days old
+    const k1 = idOf(plan, "a");
+    const result = nextPlan(plan, iamAfter(plan), day(89.5), settings(), new Map([[k1, used(day(89.5), 2)]]));
+    assert.strictEqual(summary(result.plan), "a:1I b:2A*");
+    assert.strictEqual(result.events[0].kind, "max-age");
+    assert.match(
+      result.events[0].message,
+      new RegExp(
+        `${k1} was used .* by service s3 in region eu-west-1: move that application to the current key$`,
+      ),
+    );
+  });
+
+  it("a rotation waits while the key in the slot it refills was used within deletionGuardHours", () => {
+    let plan = afterRotation();
+    plan = nextPlan(plan, iamAfter(plan), day(37), settings()).plan; // key 1 deactivated
+    const k1 = idOf(plan, "a");
+    const result = nextPlan(plan, iamAfter(plan), day(60), settings(), new Map([[k1, used(day(60), 3)]]));
+    assert.strictEqual(summary(result.plan), "a:1I b:2A*");
+    assert.deepStrictEqual(
+      result.events.map((e) => e.kind),
+      ["wait"],
+    );
+    assert.match(
+      result.events[0].message,
+      /^rotation waits: .* is deleted and a new key created in slot a by the first deploy after /,
+    );
+    const next = nextPlan(
+      result.plan,
+      iamAfter(result.plan),
+      day(61),
+      settings(),
+      new Map([[k1, used(day(60), 3)]]),
+    );
+    assert.strictEqual(summary(next.plan), "a:3A* b:2A");
+  });
+
+  it("when waiting would pass the age limit, the deploy is blocked at preview with the facts and the fixes", () => {
+    let plan = nextPlan(undefined, [], day(0), settings()).plan;
+    plan = nextPlan(plan, iamAfter(plan), day(30), settings()).plan;
+    plan = nextPlan(plan, iamAfter(plan), day(37), settings()).plan;
+    const k1 = idOf(plan, "a");
+    const result = nextPlan(
+      plan,
+      iamAfter(plan),
+      day(119.5),
+      settings(),
+      new Map([[k1, used(day(119.5), 1)]]),
+    );
+    assert.strictEqual(result.blocked?.property, "maxAgeDays");
+    assert.match(
+      result.blocked?.reason ?? "",
+      /^The current key \(key generation 2 \(slot b\)\) is 89 days old and must be rotated now/,
+    );
+    assert.match(result.blocked?.reason ?? "", /or set forceDelete: true to delete .* anyway\.$/);
+  });
+
+  it("forceDelete rotates and deactivates without waiting", () => {
+    let plan = afterRotation();
+    const k1 = idOf(plan, "a");
+    const s = settings({ forceDelete: true });
+    plan = nextPlan(plan, iamAfter(plan), day(37), s, new Map([[k1, used(day(37), 1)]])).plan;
+    assert.strictEqual(summary(plan), "a:1I b:2A*");
+  });
+});
+
+describe("schedule: keys a plan takes out of use, and the deployer's own key", () => {
+  it("lists the keys deactivated and deleted, by id", () => {
+    let plan = nextPlan(undefined, [], day(0), settings()).plan;
+    plan = nextPlan(plan, iamAfter(plan), day(30), settings()).plan;
+    const before = iamAfter(plan);
+    const deactivating = nextPlan(plan, before, day(37), settings()).plan;
+    assert.deepStrictEqual(retiredKeys(deactivating, before), {
+      deactivated: [before[0].accessKeyId],
+      deleted: [],
+    });
+    const after37 = iamAfter(deactivating);
+    const rotating = nextPlan(deactivating, after37, day(60), settings()).plan;
+    assert.deepStrictEqual(retiredKeys(rotating, after37), {
+      deactivated: [],
+      deleted: [after37[0].accessKeyId],
+    });
+  });
+
+  it("refuses a plan that would deactivate or delete the key the deployment is signed with, naming it and the fix", () => {
+    let plan = nextPlan(undefined, [], day(0), settings()).plan;
+    plan = nextPlan(plan, iamAfter(plan), day(30), settings()).plan;
+    const keys = iamAfter(plan);
+    const deactivating = nextPlan(plan, keys, day(37), settings()).plan;
+    assert.strictEqual(
+      selfLockout("ci-deployer", keys[0].accessKeyId, deactivating, keys),
+      `This deploy would deactivate access key ${keys[0].accessKeyId} of IAM user "ci-deployer", and the deployment's own AWS calls ` +
+        `are signed with that key: the rest of this deploy and every later one would be locked out. Nothing was changed. ` +
+        `Run the deploy with the user's current key ${keys[1].accessKeyId} (the RotatingAccessKey's accessKeyId and secretAccessKey outputs, ` +
+        `or its Secrets Manager secret when secretsManagerSecretId is set), or run it once with other credentials.`,
+    );
+    assert.strictEqual(selfLockout("ci-deployer", keys[1].accessKeyId, deactivating, keys), undefined);
+    assert.strictEqual(selfLockout("ci-deployer", undefined, deactivating, keys), undefined);
   });
 });

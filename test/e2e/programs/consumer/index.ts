@@ -15,6 +15,7 @@ interface RotatingAccessKeyClass {
       verifyTimeoutSeconds?: number;
       forceDelete?: boolean;
       secretsManagerSecretId?: string;
+      unmanagedKeys?: "fail" | "retire";
     },
   ): {
     accessKeyId: pulumi.Output<string>;
@@ -37,6 +38,7 @@ const key = new RotatingAccessKey("app", {
   verifyTimeoutSeconds: config.getNumber("verifyTimeoutSeconds"),
   forceDelete: config.getBoolean("forceDelete"),
   secretsManagerSecretId: config.get("secretId"),
+  unmanagedKeys: config.get("unmanagedKeys") as "fail" | "retire" | undefined,
 });
 
 export const accessKeyId = key.accessKeyId;
