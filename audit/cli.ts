@@ -12,6 +12,7 @@ import * as iam from "@aws-sdk/client-iam";
 import { now as clockNow } from "../core/clock";
 import { Exemption, validateExemptions } from "../core/exemptions";
 import { AuditOptions, FailOn, runAudit, Source } from "./audit";
+import { iamPolicyCommand } from "./iamPolicy";
 import { AuditClientOptions, createAuditClient, explainAwsError } from "./client";
 import { Format, FORMATS, render } from "./format";
 import { createProgress, ProgressStream } from "./progress";
@@ -136,8 +137,9 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
     return { help: true, format: "table", client: {}, audit: {} };
   }
   if (parsed.positionals.length === 0)
-    throw new UsageError("Missing the command: pulumi-aws-key-rotation audit.");
-  if (parsed.positionals[0] !== "audit") throw new UsageError(`Unknown command "${parsed.positionals[0]}".`);
+    throw new UsageError("Missing the command: pulumi-aws-key-rotation audit (or iam-policy).");
+  if (parsed.positionals[0] !== "audit")
+    throw new UsageError(`Unknown command "${parsed.positionals[0]}": use audit or iam-policy.`);
   if (parsed.positionals.length > 1) {
     throw new UsageError(`Unexpected argument "${parsed.positionals[1]}" (name users with --user).`);
   }
@@ -211,6 +213,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   let command: ParsedCommand;
   let exemptions: Exemption[] = [];
   let now: Date;
+  if (argv[0] === "iam-policy") return iamPolicyCommand(argv.slice(1), io);
   try {
     command = parseCommand(argv);
     if (command.help) {

@@ -1,0 +1,130 @@
+/**
+ * `pulumi-aws-key-rotation iam-policy`: the least-privilege documents, exactly.
+ */
+import * as assert from "assert";
+import { iamPolicy, iamPolicyCommand } from "../../audit/iamPolicy";
+
+function run(argv: string[]): { code: number; stdout: string; stderr: string } {
+  let stdout = "";
+  let stderr = "";
+  const code = iamPolicyCommand(argv, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+  });
+  return { code, stdout, stderr };
+}
+
+describe("iam-policy", () => {
+  it("the deployer's policy: key actions on the named users, tag writes only for keyrotation:* keys, the secrets", () => {
+    const doc = iamPolicy({
+      for: "deployer",
+      users: ["ci-deployer", "app"],
+      secrets: ["ci/key"],
+      account: "123456789012",
+    });
+    const users = ["arn:aws:iam::123456789012:user/ci-deployer", "arn:aws:iam::123456789012:user/app"];
+    const secrets = ["arn:aws:secretsmanager:*:123456789012:secret:ci/key-??????"];
+    assert.deepStrictEqual(doc, {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "RotateAccessKeys",
+          Effect: "Allow",
+          Action: [
+            "iam:CreateAccessKey",
+            "iam:DeleteAccessKey",
+            "iam:GetAccessKeyLastUsed",
+            "iam:ListAccessKeys",
+            "iam:ListUserTags",
+            "iam:UpdateAccessKey",
+          ],
+          Resource: users,
+        },
+        {
+          Sid: "TagKeySlots",
+          Effect: "Allow",
+          Action: ["iam:TagUser", "iam:UntagUser"],
+          Resource: users,
+          Condition: { "ForAllValues:StringLike": { "aws:TagKeys": ["keyrotation:*"] } },
+        },
+        {
+          Sid: "PublishCurrentKey",
+          Effect: "Allow",
+          Action: [
+            "secretsmanager:CreateSecret",
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:PutSecretValue",
+          ],
+          Resource: secrets,
+        },
+        {
+          Sid: "MarkPublishedSecret",
+          Effect: "Allow",
+          Action: ["secretsmanager:TagResource"],
+          Resource: secrets,
+          Condition: { "ForAllValues:StringEquals": { "aws:TagKeys": ["keyrotation:owner"] } },
+        },
+      ],
+    });
+  });
+
+  it("without secrets there is no Secrets Manager statement; without --account, any account; ARNs as given", () => {
+    assert.deepStrictEqual(
+      iamPolicy({ for: "deployer", users: ["a"], secrets: [] }).Statement.map((s) => [s.Sid, s.Resource]),
+      [
+        ["RotateAccessKeys", ["arn:aws:iam::*:user/a"]],
+        ["TagKeySlots", ["arn:aws:iam::*:user/a"]],
+      ],
+    );
+    const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:team/key-AbCdEf";
+    assert.deepStrictEqual(
+      iamPolicy({ for: "deployer", users: ["a"], secrets: [arn] }).Statement[2].Resource,
+      [arn],
+    );
+  });
+
+  it("the audit's policy: listing and the credential report on *, key reads on users", () => {
+    assert.deepStrictEqual(
+      iamPolicy({ for: "audit", users: [], secrets: [], account: "123456789012" }).Statement,
+      [
+        {
+          Sid: "ListUsersAndReport",
+          Effect: "Allow",
+          Action: ["iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:ListUsers"],
+          Resource: "*",
+        },
+        {
+          Sid: "ReadAccessKeys",
+          Effect: "Allow",
+          Action: ["iam:GetAccessKeyLastUsed", "iam:ListAccessKeys"],
+          Resource: "arn:aws:iam::123456789012:user/*",
+        },
+      ],
+    );
+  });
+
+  it("the command prints the JSON; bad usage exits 2 naming the option", () => {
+    const ok = run(["--users", "a, b", "--secret", "s1", "--secret", "s2", "--account", "123456789012"]);
+    assert.strictEqual(ok.code, 0, ok.stderr);
+    const doc = JSON.parse(ok.stdout);
+    assert.deepStrictEqual(doc.Statement[0].Resource, [
+      "arn:aws:iam::123456789012:user/a",
+      "arn:aws:iam::123456789012:user/b",
+    ]);
+    assert.strictEqual(doc.Statement[2].Resource.length, 2);
+    const table: [string[], RegExp][] = [
+      [[], /--users is required/],
+      [["--users", "bad name"], /--users: "bad name" is not a valid IAM user name/],
+      [["--users", "a", "--account", "12"], /--account must be a 12-digit AWS account id; got "12"/],
+      [["--for", "everyone"], /--for must be deployer or audit, not "everyone"/],
+      [["--nope"], /Unknown option '--nope'/],
+    ];
+    for (const [argv, message] of table) {
+      const r = run(argv);
+      assert.strictEqual(r.code, 2, argv.join(" "));
+      assert.match(r.stderr, message);
+      assert.strictEqual(r.stdout, "");
+    }
+    assert.strictEqual(run(["--for", "audit"]).code, 0);
+  });
+});
