@@ -29,22 +29,11 @@ import {
   startEmulator,
   stopEmulator,
 } from "../test/support/moto";
+import { seededRandom } from "../test/support/random";
 
 const DAY = 86_400_000;
 const MAX_AGE = 90;
 const UNUSED = 30;
-
-/** Deterministic pseudo-random numbers (mulberry32), so every run seeds the same account. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface PlannedKey {
   user: string;
@@ -57,7 +46,7 @@ interface PlannedKey {
 }
 
 function plan(users: number): { names: string[]; keys: PlannedKey[] } {
-  const rnd = random(20270601);
+  const rnd = seededRandom(20270601);
   const names: string[] = [];
   const keys: PlannedKey[] = [];
   for (let i = 0; i < users; i++) {

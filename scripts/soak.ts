@@ -23,18 +23,7 @@ import {
   stopEmulator,
 } from "../test/support/moto";
 import { RunResult, TestStack } from "../test/support/pulumiCli";
-
-/** mulberry32: a small seeded generator, so that a run reproduces from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../test/support/random";
 
 const FAULTS: Fault[] = ["lose-answer", "throttle", "unavailable", "reset", "kill-before", "kill-after"];
 const ACTIONS = [
@@ -62,7 +51,7 @@ async function main(): Promise<void> {
   const days = Number(values.days);
   const share = Number(values["fault-share"]);
   const maxGap = Number(values["max-gap"]);
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)];
   console.log(`soak: seed ${seed}, ${days} days, fault share ${share}, gaps 1-${maxGap} days`);
 

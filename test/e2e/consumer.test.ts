@@ -5,34 +5,16 @@
  * `npm ls` shows exactly one `@pulumi/pulumi` (the stack's). Run at both ends of the peer range.
  */
 import * as assert from "assert";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { cleanUpPacks, packCurrent } from "../support/consumer";
+import { cleanUpPacks, packCurrent, run } from "../support/consumer";
 import { REPO_ROOT } from "../support/pulumiCli";
 
 const PROGRAM = path.join(REPO_ROOT, "test", "e2e", "programs", "mocks-consumer");
 const repoPkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as {
   devDependencies: Record<string, string>;
 };
-
-function run(cmd: string, args: string[], cwd: string): string {
-  try {
-    return execFileSync(cmd, args, {
-      cwd,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-      maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, npm_config_update_notifier: "false", npm_config_fund: "false" },
-    });
-  } catch (e) {
-    const err = e as { status?: number; stdout?: string; stderr?: string };
-    throw new Error(
-      `${cmd} ${args.join(" ")} exited with ${err.status}:\n${err.stdout ?? ""}${err.stderr ?? ""}`,
-    );
-  }
-}
 
 function copyProgram(dir: string): void {
   for (const file of ["index.ts", "tsconfig.json", path.join("test", "stack.spec.ts")]) {

@@ -25,7 +25,8 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-function run(cmd: string, args: string[], cwd: string, input?: Buffer): string {
+/** Runs a command; throws with its output when it fails. */
+export function run(cmd: string, args: string[], cwd: string, input?: Buffer): string {
   try {
     return execFileSync(cmd, args, {
       cwd,

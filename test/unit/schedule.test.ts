@@ -13,7 +13,7 @@ import {
   rotationDueDate,
   SlotPlan,
 } from "../../components/rotation/schedule";
-import { selfLockout } from "../../components/providers/rotationSchedule";
+import { diffSchedule, selfLockout } from "../../components/providers/rotationSchedule";
 import { DEFAULTS, resolveSettings, RotationSettings } from "../../core/settings";
 
 const T0 = new Date("2027-01-01T09:00:00.000Z");
@@ -534,5 +534,31 @@ describe("schedule: keys a plan takes out of use, and the deployer's own key", (
     );
     assert.strictEqual(selfLockout("ci-deployer", keys[1].accessKeyId, deactivating, keys), undefined);
     assert.strictEqual(selfLockout("ci-deployer", undefined, deactivating, keys), undefined);
+  });
+});
+
+describe("schedule resource diff", () => {
+  it("a deploy that only waits still updates the schedule, so that its events reach the preview and the output", () => {
+    const plan = nextPlan(undefined, [], day(0), settings()).plan;
+    const base = { ...settings(), userName: "u", plan };
+    const event = (kind: "wait" | "create") => ({
+      kind,
+      slot: "a" as const,
+      generation: 1,
+      message: "m",
+      at: day(1).toISOString(),
+    });
+    assert.deepStrictEqual(diffSchedule({ ...base, events: [] }, { ...base, events: [] }), {
+      changes: false,
+      replaces: [],
+    });
+    assert.deepStrictEqual(diffSchedule({ ...base, events: [] }, { ...base, events: [event("create")] }), {
+      changes: false,
+      replaces: [],
+    });
+    assert.deepStrictEqual(diffSchedule({ ...base, events: [] }, { ...base, events: [event("wait")] }), {
+      changes: true,
+      replaces: [],
+    });
   });
 });
