@@ -1,6 +1,6 @@
 /**
  * Type tokens that other tools rely on (policies, the policy pack, state). One place for each; see
- * DESIGN.md's table of stable names.
+ * the README's names (type tokens, outputs, config keys).
  */
 
 /** The module of every dynamic resource of this package: `pulumi-nodejs:dynamic/keyrotation:<type>`. */

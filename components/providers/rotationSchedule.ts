@@ -212,6 +212,60 @@ export function selfLockout(
   );
 }
 
+type Failures = { property: string; reason: string }[];
+type CheckResult = { inputs: Record<string, unknown>; failures: Failures };
+
+/** The settings and the user name, checked before any AWS call. */
+function checkInputs(news: Record<string, unknown>): { settings: RotationSettings; failures: Failures } {
+  const failures: Failures = [];
+  if (!isUnknown(news.userName)) {
+    const f = userNameFailure(news.userName);
+    if (f) failures.push(f);
+  }
+  const raw: Record<string, unknown> = {};
+  for (const k of SETTING_KEYS) raw[k] = news[k];
+  const { settings, failures: settingFailures } = resolveSettings(raw);
+  return { settings, failures: [...failures, ...settingFailures] };
+}
+
+/** Runs an AWS step; its failure becomes a check failure on `property` that says what failed. */
+async function step<T>(
+  property: string,
+  what: string,
+  run: () => Promise<T>,
+): Promise<{ value: T } | { failure: Failures[number] }> {
+  try {
+    return { value: await run() };
+  } catch (err) {
+    return { failure: { property, reason: `${what} failed: ${messageOf(err)}` } };
+  }
+}
+
+/** Why the plan must not run: keys made outside Pulumi, or the deployer's own key retired. */
+function refusal(
+  userName: string,
+  result: ReturnType<typeof nextPlan>,
+  observed: ObservedKey[],
+  firstDeploy: boolean,
+  caller: string | undefined,
+  at: Date,
+): Failures[number] | undefined {
+  if (result.blocked) return result.blocked;
+  if (result.unmanaged.length > 0) {
+    return {
+      property: "unmanagedKeys",
+      reason: describeUnmanaged(userName, result.unmanaged, observed, result.plan, firstDeploy, at),
+    };
+  }
+  const lockout = selfLockout(userName, caller, result.plan, observed);
+  return lockout ? { property: "userName", reason: lockout } : undefined;
+}
+
+/**
+ * The schedule's `check`, at preview and at update alike: checks the settings, reads the clock,
+ * the user's keys and (for keys it would retire) their last use, and returns the new plan as part
+ * of the inputs; or the reason it must not run.
+ */
 export async function checkSchedule(
   olds: Partial<ScheduleState>,
   news: Record<string, unknown>,
@@ -221,79 +275,39 @@ export async function checkSchedule(
     caller: deployerKeyId,
     lastUse: keyLastUse,
   },
-): Promise<{ inputs: Record<string, unknown>; failures: { property: string; reason: string }[] }> {
-  const failures: { property: string; reason: string }[] = [];
-  const unknownUser = isUnknown(news.userName);
-  if (!unknownUser) {
-    const f = userNameFailure(news.userName);
-    if (f) failures.push(f);
-  }
-  const raw: Record<string, unknown> = {};
-  for (const k of SETTING_KEYS) raw[k] = news[k];
-  const { settings, failures: settingFailures } = resolveSettings(raw);
-  failures.push(...settingFailures);
+): Promise<CheckResult> {
+  const { settings, failures } = checkInputs(news);
   if (failures.length > 0) return { inputs: news, failures };
-
   let at: Date;
   try {
     at = sources.clock();
   } catch (err) {
     return { inputs: news, failures: [{ property: "KEYROTATION_NOW", reason: (err as Error).message }] };
   }
+  const unknownUser = isUnknown(news.userName);
   const userName = news.userName as string;
   const previous = olds.plan && olds.userName === userName ? olds.plan : undefined;
-  let observed: ObservedKey[];
-  if (unknownUser) {
-    observed = assumePlanned(previous);
-  } else {
-    try {
-      observed = await sources.observe(userName);
-    } catch (err) {
-      return {
-        inputs: news,
-        failures: [
-          {
-            property: "userName",
-            reason: `Listing the access keys of IAM user "${userName}" failed: ${messageOf(err)}`,
-          },
-        ],
-      };
-    }
-  }
-  let result: ReturnType<typeof nextPlan>;
-  let caller: string | undefined;
-  try {
-    caller = unknownUser ? undefined : await sources.caller();
-    result = await planWithUsage(previous, observed, at, settings, sources, caller);
-  } catch (err) {
-    return {
-      inputs: news,
-      failures: [
-        {
-          property: "userName",
-          reason: `Reading when the keys of IAM user "${userName}" were last used failed: ${messageOf(err)}`,
-        },
-      ],
-    };
-  }
-  if (result.blocked) return { inputs: news, failures: [result.blocked] };
-  if (result.unmanaged.length > 0) {
-    return {
-      inputs: news,
-      failures: [
-        {
-          property: "unmanagedKeys",
-          reason: describeUnmanaged(userName, result.unmanaged, observed, result.plan, !previous, at),
-        },
-      ],
-    };
-  }
-  const lockout = selfLockout(userName, caller, result.plan, observed);
-  if (lockout) return { inputs: news, failures: [{ property: "userName", reason: lockout }] };
-  const stamp = at.toISOString();
-  const events: ScheduleEvent[] = result.events.map((e) => ({ ...e, at: stamp }));
-  const inputs = { ...news, ...settings, userName: news.userName, plan: result.plan, events };
-  return { inputs, failures: [] };
+  const observed = unknownUser
+    ? { value: assumePlanned(previous) }
+    : await step("userName", `Listing the access keys of IAM user "${userName}"`, () =>
+        sources.observe(userName),
+      );
+  if ("failure" in observed) return { inputs: news, failures: [observed.failure] };
+  const caller = unknownUser ? undefined : await sources.caller();
+  const planned = await step(
+    "userName",
+    `Reading when the keys of IAM user "${userName}" were last used`,
+    () => planWithUsage(previous, observed.value, at, settings, sources, caller),
+  );
+  if ("failure" in planned) return { inputs: news, failures: [planned.failure] };
+  const result = planned.value;
+  const refused = refusal(userName, result, observed.value, !previous, caller, at);
+  if (refused) return { inputs: news, failures: [refused] };
+  const events: ScheduleEvent[] = result.events.map((e) => ({ ...e, at: at.toISOString() }));
+  return {
+    inputs: { ...news, ...settings, userName: news.userName, plan: result.plan, events },
+    failures: [],
+  };
 }
 
 /** The plan and the settings; `events` only when they say the deploy waits or cleans up. */

@@ -385,6 +385,19 @@ function retirePredecessor(draft: Draft, at: Date, settings: RotationSettings, f
   });
 }
 
+/** Refuses to plan when IAM reports a key created after the clock reading (a clock behind IAM's). */
+function futureKey(observed: readonly ObservedKey[], at: Date): PlanResult["blocked"] {
+  const future = observed.find((k) => new Date(k.createDate).getTime() > at.getTime() + 5 * 60_000);
+  if (!future) return undefined;
+  return {
+    property: "KEYROTATION_NOW",
+    reason:
+      `IAM reports access key ${future.accessKeyId} created ${future.createDate}, after this deploy's clock reading ` +
+      `${iso(at)}: the schedule will not plan with a clock behind IAM's. Check the machine's clock and ` +
+      `KEYROTATION_NOW, then deploy again.`,
+  };
+}
+
 /**
  * The plan at `at`, from the previous plan (undefined on the first deploy), the user's keys as
  * IAM lists them and the settings. Deterministic: the same inputs give the same plan, at
@@ -398,25 +411,15 @@ export function nextPlan(
   usage: Usage = new Map(),
 ): PlanResult {
   const facts: Facts = { observed, usage };
-  const future = observed.find((k) => new Date(k.createDate).getTime() > at.getTime() + 5 * 60_000);
-  if (future) {
-    return {
-      plan: previous ?? {
-        current: "a",
-        a: { ...EMPTY_SLOT },
-        b: { ...EMPTY_SLOT },
-        nextRotationDate: iso(at),
-      },
-      events: [],
-      unmanaged: [],
-      blocked: {
-        property: "KEYROTATION_NOW",
-        reason:
-          `IAM reports access key ${future.accessKeyId} created ${future.createDate}, after this deploy's clock reading ` +
-          `${iso(at)}: the schedule will not plan with a clock behind IAM's. Check the machine's clock and ` +
-          `KEYROTATION_NOW, then deploy again.`,
-      },
+  const blocked = futureKey(observed, at);
+  if (blocked) {
+    const empty = {
+      current: "a" as Slot,
+      a: { ...EMPTY_SLOT },
+      b: { ...EMPTY_SLOT },
+      nextRotationDate: iso(at),
     };
+    return { plan: previous ?? empty, events: [], unmanaged: [], blocked };
   }
   const draft = previous ? carryOver(previous, observed, at, settings) : onboard(observed, at, settings);
   for (const key of observed.filter((k) => k.leftover)) {

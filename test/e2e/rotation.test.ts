@@ -1,7 +1,8 @@
 /**
  * Simulated months with the real Pulumi CLI, the IAM emulator and one clock shared by IAM and
- * the code (`KEYROTATION_NOW`): the root project rotates a user's keys on the lifecycle of
- * DESIGN.md. Before every `up`, `preview` must plan exactly the operations the `up` performs.
+ * the code (`KEYROTATION_NOW`): the root project rotates a user's keys on the lifecycle of the
+ * README ("The key lifecycle"). Before every `up`, `preview` must plan exactly the operations the
+ * `up` performs.
  */
 import * as assert from "assert";
 import * as iam from "@aws-sdk/client-iam";

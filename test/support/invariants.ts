@@ -1,7 +1,8 @@
 /**
- * The invariants a deploy must leave, whatever happened during it (DESIGN.md invariants 1, 5
- * and 13), checked against IAM and the exported state of a consumer stack. Returns the problems
- * found (empty when all hold), so the fault suite can assert and the soak can count them.
+ * The invariants a deploy must leave, whatever happened during it (at most two keys, every key in
+ * the state, no plain secret, the working key kept; README "When a deploy is interrupted"),
+ * checked against IAM and the exported state of a consumer stack. Returns the problems found
+ * (empty when all hold), so the fault suite can assert and the soak can count them.
  */
 import * as sts from "@aws-sdk/client-sts";
 import { emulator, listKeys } from "./moto";
