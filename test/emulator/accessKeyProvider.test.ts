@@ -314,6 +314,96 @@ describe("AccessKey provider against the IAM emulator", () => {
     await provider.check({}, { userName, slot: "a", generation: 2, forceDelete: false });
   });
 
+  it("two standalone keys on one user keep their own guard settings: one's forceDelete never deletes the other", async () => {
+    const userName = await createUser();
+    const a = await create({ userName, forceDelete: true });
+    const b = await create({ userName });
+    await useKey(b.outs);
+    // The same deploy checks both resources (B, then A with forceDelete), then deletes B.
+    await provider.check(b.outs as unknown as Record<string, unknown>, { userName });
+    await provider.check(a.outs as unknown as Record<string, unknown>, { userName, forceDelete: true });
+    await expectError(provider.delete(b.id, b.outs), KeyInUseError);
+    assert.deepStrictEqual((await listKeys(userName)).map((k) => k.AccessKeyId).sort(), [a.id, b.id].sort());
+  });
+
+  it("removes tags of keys that no longer exist, and refuses at IAM's 50-tag limit before creating anything", async () => {
+    const userName = await createUser();
+    const tags = async () =>
+      ((await adminIam().send(new iam.ListUserTagsCommand({ UserName: userName }))).Tags ?? []).map(
+        (t) => t.Key,
+      );
+    await adminIam().send(
+      new iam.TagUserCommand({
+        UserName: userName,
+        Tags: [{ Key: "keyrotation:AKIAGONE000000000001", Value: "slot=a generation=9" }],
+      }),
+    );
+    const { id } = await create({ userName, slot: "a", generation: 1 });
+    assert.deepStrictEqual(await tags(), [`keyrotation:${id}`]);
+
+    const crowded = await createUser();
+    const others = Array.from({ length: 49 }, (_, i) => ({ Key: `team-tag-${i}`, Value: "x" }));
+    await adminIam().send(new iam.TagUserCommand({ UserName: crowded, Tags: others }));
+    const err = await expectError(
+      provider.create(await checked({ userName: crowded, slot: "a", generation: 1 })),
+      KeyRotationError,
+    );
+    assert.match(err.message, /^IAM user "[^"]+" has 49 tags, and IAM allows 50; a new key needs 2 free/);
+    assert.deepStrictEqual(await listKeys(crowded), []);
+  });
+
+  it("deletes the key an interrupted create left behind (intent, time, no tag), then creates the slot's key", async () => {
+    const userName = await createUser();
+    const at = new Date().toISOString();
+    await adminIam().send(
+      new iam.TagUserCommand({
+        UserName: userName,
+        Tags: [{ Key: "keyrotation:pending-a", Value: `generation=1 at=${at}` }],
+      }),
+    );
+    const orphan = (await adminIam().send(new iam.CreateAccessKeyCommand({ UserName: userName }))).AccessKey;
+    registerSecret(orphan?.SecretAccessKey);
+    const { id } = await create({ userName, slot: "a", generation: 1 });
+    assert.deepStrictEqual(
+      (await listKeys(userName)).map((k) => k.AccessKeyId),
+      [id],
+    );
+    assert.notStrictEqual(id, orphan?.AccessKeyId);
+  });
+
+  it("keeps a would-be leftover that something other than the verification used, and says who", async () => {
+    const userName = await createUser();
+    await adminIam().send(
+      new iam.TagUserCommand({
+        UserName: userName,
+        Tags: [{ Key: "keyrotation:pending-a", Value: `generation=1 at=${new Date().toISOString()}` }],
+      }),
+    );
+    const orphan = (await adminIam().send(new iam.CreateAccessKeyCommand({ UserName: userName }))).AccessKey;
+    registerSecret(orphan?.SecretAccessKey);
+    const client = new iam.IAMClient({
+      region: "us-east-1",
+      endpoint: emulator().endpoint,
+      credentials: { accessKeyId: orphan?.AccessKeyId ?? "", secretAccessKey: orphan?.SecretAccessKey ?? "" },
+    });
+    await client.send(new iam.GetUserCommand({}));
+    client.destroy();
+    const err = await expectError(
+      provider.create(await checked({ userName, slot: "a", generation: 1 })),
+      KeyRotationError,
+    );
+    assert.match(
+      err.message,
+      new RegExp(
+        `^Access key ${orphan?.AccessKeyId} of IAM user "${userName}" looks left behind by an interrupted deploy .* by service iam in region us-east-1, so something holds its secret\\. It is not deleted\\.`,
+      ),
+    );
+    assert.deepStrictEqual(
+      (await listKeys(userName)).map((k) => k.AccessKeyId),
+      [orphan?.AccessKeyId],
+    );
+  });
+
   it("treats a key that is already gone as deleted", async () => {
     const userName = await createUser();
     const { id, outs } = await create({ userName });
