@@ -162,6 +162,24 @@ function quotaError(userName: string, view: UserView, cause?: unknown): KeyQuota
   );
 }
 
+/**
+ * IAM may list a key for a few seconds after it was deleted (the delete step of a replacement
+ * runs just before this create): while the user seems full and one of the keys is untagged (the
+ * delete removed its tag), lists again with backoff, up to DELETE_SETTLE_MS.
+ */
+async function settle(client: iam.IAMClient, inputs: AccessKeyInputs, view: UserView): Promise<UserView> {
+  const deadline = Date.now() + DELETE_SETTLE_MS;
+  let delay = 250;
+  let now = view;
+  while (now.keys.length >= 2 && now.keys.some((k) => now.roles.get(k.accessKeyId)?.kind === "outside")) {
+    if (Date.now() + delay > deadline) break;
+    await sleep(delay);
+    delay = Math.min(delay * 2, 2_000);
+    now = await viewUser(client, inputs.userName, inputs);
+  }
+  return now;
+}
+
 /** Deletes leftovers, the replaced key and stale tags; refuses at the key or tag limit. */
 async function makeRoom(client: iam.IAMClient, inputs: AccessKeyInputs): Promise<UserView> {
   const view = await viewUser(client, inputs.userName, inputs);
@@ -176,7 +194,8 @@ async function makeRoom(client: iam.IAMClient, inputs: AccessKeyInputs): Promise
     view.tags.keyTags,
   ).filter((t) => !deleted.some((id) => t === TAG_PREFIX + id));
   await untagQuietly(client, inputs.userName, stale);
-  const now = deleted.length > 0 ? await viewUser(client, inputs.userName, inputs) : view;
+  let now = deleted.length > 0 ? await viewUser(client, inputs.userName, inputs) : view;
+  if (now.keys.length >= 2) now = await settle(client, inputs, now);
   if (now.keys.length >= 2) throw quotaError(inputs.userName, now);
   const hasIntent = now.tags.pending.some((p) => p.slot === inputs.slot);
   const free = MAX_USER_TAGS - now.tags.total;

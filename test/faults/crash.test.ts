@@ -77,6 +77,13 @@ const SCENARIOS: Scenario[] = [
     config: { verifyTimeoutSeconds: "5" },
   },
   {
+    name: "IAM still lists the replaced key for a few seconds after its delete (rotation into its slot)",
+    before: [0, 30, 37],
+    day: 60,
+    rule: { action: "DeleteAccessKey", fault: "stale-list" },
+    faultyUpSucceeds: true,
+  },
+  {
     name: "killed after CreateAccessKey took effect (first deploy)",
     before: [],
     day: 0,

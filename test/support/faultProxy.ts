@@ -10,13 +10,18 @@
  * - `reset`: the connection drops, not forwarded;
  * - `hang`: never answered (the connection stays open until the proxy stops);
  * - `kill-before` / `kill-after`: `onKill` runs (the test kills the deployment), before the call
- *   is forwarded or after it took effect; in both cases no answer is ever delivered.
+ *   is forwarded or after it took effect; in both cases no answer is ever delivered;
+ * - `stale-list` (on DeleteAccessKey): the delete takes effect, but for the next few seconds
+ *   ListAccessKeys still lists the deleted key (IAM's eventual consistency).
  */
 import * as http from "http";
 import * as net from "net";
 
 export type Fault =
-  "lose-answer" | "throttle" | "unavailable" | "reset" | "hang" | "kill-before" | "kill-after";
+  "lose-answer" | "throttle" | "unavailable" | "reset" | "hang" | "kill-before" | "kill-after" | "stale-list";
+
+/** How long a deleted key stays listed after a `stale-list` fault. */
+export const STALE_LIST_MS = 4_000;
 
 export interface FaultRule {
   action: string;
@@ -52,6 +57,10 @@ export class FaultProxy {
   private server?: http.Server;
   private rules: ActiveRule[] = [];
   private readonly sockets = new Set<net.Socket>();
+  /** Deleted keys ListAccessKeys still lists (stale-list), until a time. */
+  private stale: { userName: string; member: string; until: number }[] = [];
+  /** The last listing of each key, to list it again after its delete (stale-list). */
+  private readonly members = new Map<string, string>();
   /** Every action seen, in order (for assertions and debugging). */
   readonly log: string[] = [];
   /** Faults injected, by kind. */
@@ -110,6 +119,25 @@ export class FaultProxy {
     return undefined;
   }
 
+  /** Records each listed key; re-adds deleted keys while they are stale. */
+  private listing(request: string, xml: string): string {
+    for (const m of xml.matchAll(
+      /<member>(?:(?!<\/member>).)*<AccessKeyId>(\w+)<\/AccessKeyId>(?:(?!<\/member>).)*<\/member>/gs,
+    )) {
+      this.members.set(m[1], m[0]);
+    }
+    const userName = new URLSearchParams(request).get("UserName") ?? "";
+    const now = Date.now();
+    this.stale = this.stale.filter((s) => s.until > now);
+    const extra = this.stale
+      .filter((s) => s.userName === userName && !xml.includes(s.member))
+      .map((s) => s.member);
+    if (extra.length === 0) return xml;
+    if (xml.includes("<AccessKeyMetadata/>"))
+      return xml.replace("<AccessKeyMetadata/>", `<AccessKeyMetadata>${extra.join("")}</AccessKeyMetadata>`);
+    return xml.replace("</AccessKeyMetadata>", `${extra.join("")}</AccessKeyMetadata>`);
+  }
+
   private handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, target: URL): void {
     const text = body.toString("utf8");
     const action = actionOf(req, text);
@@ -147,6 +175,25 @@ export class FaultProxy {
         const parts: Buffer[] = [];
         answer.on("data", (c: Buffer) => parts.push(c));
         answer.on("end", () => {
+          if (action === "ListAccessKeys") {
+            const out = this.listing(text, Buffer.concat(parts).toString("utf8"));
+            res.writeHead(answer.statusCode ?? 502, {
+              ...answer.headers,
+              "content-length": Buffer.byteLength(out),
+            });
+            res.end(out);
+            return;
+          }
+          if (rule?.fault === "stale-list") {
+            const params = new URLSearchParams(text);
+            const member = this.members.get(params.get("AccessKeyId") ?? "");
+            if (member)
+              this.stale.push({
+                userName: params.get("UserName") ?? "",
+                member,
+                until: Date.now() + STALE_LIST_MS,
+              });
+          }
           if (rule?.fault === "lose-answer") {
             req.socket.destroy();
             return;
