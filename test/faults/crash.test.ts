@@ -69,6 +69,15 @@ const SCENARIOS: Scenario[] = [
     faultyUpSucceeds: true,
   },
   {
+    // Without a request timeout the SDK waits on a hung socket for minutes per attempt; with the
+    // 30 s limit the call is retried and the deploy goes on.
+    name: "an IAM call hangs (TagUser never answers): cut off after 30 s and retried",
+    before: [],
+    day: 0,
+    rule: { action: "TagUser", fault: "hang" },
+    faultyUpSucceeds: true,
+  },
+  {
     name: "STS hangs during the new key's verification (verifyTimeoutSeconds 5)",
     before: [],
     day: 0,
