@@ -175,6 +175,15 @@ export class FaultProxy {
         const parts: Buffer[] = [];
         answer.on("data", (c: Buffer) => parts.push(c));
         answer.on("end", () => {
+          if (rule?.fault === "lose-answer") {
+            req.socket.destroy();
+            return;
+          }
+          if (rule?.fault === "kill-after") {
+            this.onKill(action);
+            req.socket.destroy();
+            return;
+          }
           if (action === "ListAccessKeys") {
             const out = this.listing(text, Buffer.concat(parts).toString("utf8"));
             res.writeHead(answer.statusCode ?? 502, {
@@ -193,15 +202,6 @@ export class FaultProxy {
                 member,
                 until: Date.now() + STALE_LIST_MS,
               });
-          }
-          if (rule?.fault === "lose-answer") {
-            req.socket.destroy();
-            return;
-          }
-          if (rule?.fault === "kill-after") {
-            this.onKill(action);
-            req.socket.destroy();
-            return;
           }
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           res.end(Buffer.concat(parts));
