@@ -93,7 +93,7 @@ async function main(): Promise<void> {
         rule = {
           action: pick(seen.length > 0 ? seen : ACTIONS),
           fault: pick(FAULTS),
-          occurrence: 1 + Math.floor(rand() * 2),
+          occurrence: 1,
         };
         figures.faultsPlanned += 1;
         proxy.add(rule);
