@@ -12,7 +12,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AccessKey } from "./providers/accessKey";
-import { componentNow } from "../core/clock";
+import { componentNow, MS_PER_HOUR } from "../core/clock";
 import { ROTATING_ACCESS_KEY_TOKEN } from "../core/tokens";
 import { KeyStatus, otherSlot, Slot } from "../core/types";
 import { ValidationError } from "../core/errors";
@@ -219,7 +219,7 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
     // within the last hour when the real clock moved between check and now) are new.
     const fresh = events.filter((e) => {
       const t = new Date(e.at).getTime();
-      return t <= at.getTime() && at.getTime() - t < 3_600_000;
+      return t <= at.getTime() && at.getTime() - t < MS_PER_HOUR;
     });
     for (const e of fresh) {
       const text = `${userName}: ${e.message}`;

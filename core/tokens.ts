@@ -21,5 +21,8 @@ export const SCHEDULE_TOKEN = dynamicToken(SCHEDULE_TYPE);
 export const PUBLICATION_TOKEN = dynamicToken(PUBLICATION_TYPE);
 /** The component: `keyrotation:iam:RotatingAccessKey`. */
 export const ROTATING_ACCESS_KEY_TOKEN = "keyrotation:iam:RotatingAccessKey";
+/** The engine's marker for an input value unknown at preview (what a provider's `check` receives). */
+export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
 /** `aws.iam.AccessKey` from @pulumi/aws. */
 export const AWS_ACCESS_KEY_TOKEN = "aws:iam/accessKey:AccessKey";

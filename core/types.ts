@@ -2,7 +2,6 @@
 
 /** An access key's status, as IAM reports it. */
 export type KeyStatus = "Active" | "Inactive";
-export const KEY_STATUSES: readonly KeyStatus[] = ["Active", "Inactive"];
 
 export function isKeyStatus(value: unknown): value is KeyStatus {
   return value === "Active" || value === "Inactive";

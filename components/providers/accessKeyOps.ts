@@ -10,9 +10,9 @@ import * as sts from "@aws-sdk/client-sts";
 import { requestHandlerOptions, resolveRegion } from "../../core/aws";
 import { componentNow, MS_PER_HOUR } from "../../core/clock";
 import { KeyInUseError, KeyRotationError, messageOf } from "../../core/errors";
-import { callerAccessKeyId, createIamClient, keyAgeDays, KeyRecord, listUserKeys } from "../../core/iam";
+import { callerAccessKeyId, createIamClient, KeyRecord, listUserKeys } from "../../core/iam";
 import { BOUNDS, DEFAULTS, Failure, integerFailure, userNameFailure } from "../../core/settings";
-import { parseTagValue, readTags, TAG_PREFIX } from "../rotation/keyRoles";
+import { parseTagValue, TAG_PREFIX } from "../rotation/keyRoles";
 import { isKeyStatus, KeyStatus } from "../../core/types";
 
 export type { KeyStatus };
@@ -142,24 +142,6 @@ export async function listUserTags(client: iam.IAMClient, userName: string): Pro
   return tags;
 }
 
-/** The user's tags named `keyrotation:<accessKeyId>`, as a map from key id to tag value. */
-export async function listManagedTags(client: iam.IAMClient, userName: string): Promise<Map<string, string>> {
-  return readTags(await listUserTags(client, userName)).keyTags;
-}
-
-/** "AKIA... (Active, created 2027-01-01T00:00:00.000Z, 12 days old), ..." for error messages. */
-export function describeKeys(
-  keys: readonly Pick<KeyRecord, "accessKeyId" | "status" | "createDate">[],
-  at: Date,
-): string {
-  return keys
-    .map(
-      (k) =>
-        `${k.accessKeyId} (${k.status}, created ${k.createDate}, ${Math.max(0, Math.floor(keyAgeDays(k.createDate, at)))} days old)`,
-    )
-    .join(", ");
-}
-
 /** Waits until STS accepts the new key (new keys are eventually consistent), with backoff. */
 export async function verifyKey(
   accessKeyId: string,
@@ -239,9 +221,24 @@ export async function assertUnused(
   }
 }
 
-async function untag(client: iam.IAMClient, userName: string, accessKeyId: string): Promise<void> {
+/** Removes user tags; a user already gone counts as untagged. */
+export async function untagUser(client: iam.IAMClient, userName: string, tagKeys: string[]): Promise<void> {
+  if (tagKeys.length === 0) return;
   try {
-    await client.send(new iam.UntagUserCommand({ UserName: userName, TagKeys: [TAG_PREFIX + accessKeyId] }));
+    await client.send(new iam.UntagUserCommand({ UserName: userName, TagKeys: tagKeys }));
+  } catch (err) {
+    if (!(err instanceof iam.NoSuchEntityException)) throw err;
+  }
+}
+
+/** DeleteAccessKey without any guard; a key already gone counts as deleted. */
+export async function deleteAccessKeyQuietly(
+  client: iam.IAMClient,
+  userName: string,
+  accessKeyId: string,
+): Promise<void> {
+  try {
+    await client.send(new iam.DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }));
   } catch (err) {
     if (!(err instanceof iam.NoSuchEntityException)) throw err;
   }
@@ -274,12 +271,8 @@ export async function deleteKey(
 ): Promise<void> {
   await assertNotSelf(client, accessKeyId, userName, "delete");
   if (!guard.forceDelete) await assertUnused(client, accessKeyId, userName, guard.deletionGuardHours);
-  try {
-    await client.send(new iam.DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }));
-  } catch (err) {
-    if (!(err instanceof iam.NoSuchEntityException)) throw err;
-  }
-  await untag(client, userName, accessKeyId);
+  await deleteAccessKeyQuietly(client, userName, accessKeyId);
+  await untagUser(client, userName, [TAG_PREFIX + accessKeyId]);
 }
 
 /** The key as IAM has it now; `undefined` when it (or its user) no longer exists. */

@@ -17,6 +17,7 @@ import { componentNow } from "../../core/clock";
 import { KeyQuotaError, KeyRotationError, messageOf } from "../../core/errors";
 import { createIamClient, getLastUse, KeyRecord } from "../../core/iam";
 import {
+  CLOCK_SKEW_MS,
   describeRole,
   keyRoles,
   KeyRole,
@@ -32,9 +33,11 @@ import {
 import {
   AccessKeyInputs,
   AccessKeyOutputs,
+  deleteAccessKeyQuietly,
   deleteKey,
   listKeys,
   listUserTags,
+  untagUser,
   userMissing,
   verifyKey,
 } from "./accessKeyOps";
@@ -88,23 +91,6 @@ async function waitUntilGone(client: iam.IAMClient, userName: string, ids: reado
   }
 }
 
-async function deleteQuietly(client: iam.IAMClient, userName: string, accessKeyId: string): Promise<void> {
-  try {
-    await client.send(new iam.DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }));
-  } catch (err) {
-    if (!(err instanceof iam.NoSuchEntityException)) throw err;
-  }
-}
-
-async function untagQuietly(client: iam.IAMClient, userName: string, keys: string[]): Promise<void> {
-  if (keys.length === 0) return;
-  try {
-    await client.send(new iam.UntagUserCommand({ UserName: userName, TagKeys: keys }));
-  } catch (err) {
-    if (!(err instanceof iam.NoSuchEntityException)) throw err;
-  }
-}
-
 /**
  * Deletes the keys an interrupted create of this slot left behind. Their secrets never reached
  * the engine, so nobody can hold them; a use by anything but STS (the verification) says
@@ -139,8 +125,8 @@ async function removeLeftovers(
           `(aws iam delete-access-key --user-name ${inputs.userName} --access-key-id ${key.accessKeyId}) and run pulumi up again.`,
       );
     }
-    await deleteQuietly(client, inputs.userName, key.accessKeyId);
-    await untagQuietly(client, inputs.userName, [TAG_PREFIX + key.accessKeyId]);
+    await deleteAccessKeyQuietly(client, inputs.userName, key.accessKeyId);
+    await untagUser(client, inputs.userName, [TAG_PREFIX + key.accessKeyId]);
     removed.push(key.accessKeyId);
   }
   return removed;
@@ -193,7 +179,7 @@ async function makeRoom(client: iam.IAMClient, inputs: AccessKeyInputs): Promise
     view.keys.filter((k) => !deleted.includes(k.accessKeyId)),
     view.tags.keyTags,
   ).filter((t) => !deleted.some((id) => t === TAG_PREFIX + id));
-  await untagQuietly(client, inputs.userName, stale);
+  await untagUser(client, inputs.userName, stale);
   let now = deleted.length > 0 ? await viewUser(client, inputs.userName, inputs) : view;
   if (now.keys.length >= 2) now = await settle(client, inputs, now);
   if (now.keys.length >= 2) throw quotaError(inputs.userName, now);
@@ -273,9 +259,10 @@ async function createInIam(
         const known = new Set(before.map((k) => k.accessKeyId));
         const lost = (await listKeys(client, inputs.userName)).filter(
           (k) =>
-            !known.has(k.accessKeyId) && new Date(k.createDate).getTime() >= intentAt.getTime() - 5 * 60_000,
+            !known.has(k.accessKeyId) &&
+            new Date(k.createDate).getTime() >= intentAt.getTime() - CLOCK_SKEW_MS,
         );
-        for (const key of lost) await deleteQuietly(client, inputs.userName, key.accessKeyId);
+        for (const key of lost) await deleteAccessKeyQuietly(client, inputs.userName, key.accessKeyId);
         await waitUntilGone(
           client,
           inputs.userName,
@@ -310,7 +297,7 @@ async function finishNewKey(
       Tags: [{ Key: TAG_PREFIX + accessKeyId, Value: tagValue(inputs) }],
     }),
   );
-  await untagQuietly(client, inputs.userName, [pendingTagKey(inputs.slot)]);
+  await untagUser(client, inputs.userName, [pendingTagKey(inputs.slot)]);
   if (inputs.status === "Inactive") {
     await client.send(
       new iam.UpdateAccessKeyCommand({
@@ -332,8 +319,8 @@ async function rollBack(
   failure: unknown,
 ): Promise<never> {
   try {
-    await deleteQuietly(client, inputs.userName, accessKeyId);
-    await untagQuietly(client, inputs.userName, [TAG_PREFIX + accessKeyId, pendingTagKey(inputs.slot)]);
+    await deleteAccessKeyQuietly(client, inputs.userName, accessKeyId);
+    await untagUser(client, inputs.userName, [TAG_PREFIX + accessKeyId, pendingTagKey(inputs.slot)]);
   } catch (cleanup) {
     throw new KeyRotationError(
       `Creating access key ${accessKeyId} for IAM user "${inputs.userName}" failed (${messageOf(failure)}), and deleting it ` +

@@ -14,7 +14,7 @@ import * as iam from "@aws-sdk/client-iam";
 import { callerAccessKeyId, createIamClient, getLastUse } from "../../core/iam";
 import { describeRole, KeyRole, observe, readTags } from "../rotation/keyRoles";
 import { SLOTS } from "../../core/types";
-import { DYNAMIC_MODULE, SCHEDULE_TOKEN, SCHEDULE_TYPE } from "../../core/tokens";
+import { DYNAMIC_MODULE, UNKNOWN_VALUE, SCHEDULE_TOKEN, SCHEDULE_TYPE } from "../../core/tokens";
 import { messageOf } from "../../core/errors";
 import { KeyUse, nextPlan, ObservedKey, Plan, PlanEvent, retiredKeys } from "../rotation/schedule";
 import {
@@ -26,9 +26,6 @@ import {
 } from "../../core/settings";
 
 export { SCHEDULE_TOKEN, SCHEDULE_TYPE };
-
-/** The engine's marker for a value unknown at preview. */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 export interface ScheduleEvent extends PlanEvent {
   /** ISO-8601: the clock reading of the deploy that decided it. */
@@ -46,7 +43,7 @@ export interface ScheduleState extends ScheduleInputs {
 }
 
 function isUnknown(value: unknown): boolean {
-  return value === UNKNOWN;
+  return value === UNKNOWN_VALUE;
 }
 
 /**

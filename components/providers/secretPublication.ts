@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as sm from "@aws-sdk/client-secrets-manager";
 import { requestHandlerOptions, resolveRegion } from "../../core/aws";
 import { KeyRotationError, messageOf } from "../../core/errors";
-import { DYNAMIC_MODULE, PUBLICATION_TYPE } from "../../core/tokens";
+import { DYNAMIC_MODULE, UNKNOWN_VALUE, PUBLICATION_TYPE } from "../../core/tokens";
 
 export { PUBLICATION_TYPE };
 
@@ -138,16 +138,13 @@ export async function publishKey(
   }
 }
 
-/** The engine's marker for a value unknown at preview. */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
 export const publicationProvider: pulumi.dynamic.ResourceProvider = {
   async check(olds: Partial<PublicationOutputs>, news: Record<string, unknown>) {
     const failures: { property: string; reason: string }[] = [];
-    const idFailure = news.secretId === UNKNOWN ? undefined : secretIdFailure(news.secretId);
+    const idFailure = news.secretId === UNKNOWN_VALUE ? undefined : secretIdFailure(news.secretId);
     if (idFailure) failures.push(idFailure);
     const adopt = news.adoptExisting ?? false;
-    if (adopt !== UNKNOWN && typeof adopt !== "boolean") {
+    if (adopt !== UNKNOWN_VALUE && typeof adopt !== "boolean") {
       failures.push({
         property: "adoptExistingSecret",
         reason: `adoptExistingSecret must be true or false; got ${JSON.stringify(adopt)}.`,
@@ -155,9 +152,9 @@ export const publicationProvider: pulumi.dynamic.ResourceProvider = {
     }
     const known =
       typeof news.secretId === "string" &&
-      news.secretId !== UNKNOWN &&
+      news.secretId !== UNKNOWN_VALUE &&
       typeof news.userName === "string" &&
-      news.userName !== UNKNOWN;
+      news.userName !== UNKNOWN_VALUE;
     const published = olds.secretId === news.secretId && !!olds.secretArn;
     if (failures.length === 0 && known && adopt !== true && !published) {
       const client = smClient();

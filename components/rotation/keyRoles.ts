@@ -12,6 +12,7 @@
  * it. A key tagged for the very slot and generation being created again was also never recorded
  * in the state (the engine creates a resource only when its state has none).
  */
+import { MS_PER_DAY } from "../../core/clock";
 import { KeyStatus, Slot } from "../../core/types";
 
 export const TAG_PREFIX = "keyrotation:";
@@ -156,7 +157,7 @@ export function staleKeyTags(keys: readonly ListedKey[], keyTags: Map<string, st
 
 /** How a key is named in error messages: its id, role, status, creation date and age. */
 export function describeRole(key: ListedKey, role: KeyRole | undefined, at: Date): string {
-  const ageDays = Math.max(0, Math.floor((at.getTime() - new Date(key.createDate).getTime()) / 86_400_000));
+  const ageDays = Math.max(0, Math.floor((at.getTime() - new Date(key.createDate).getTime()) / MS_PER_DAY));
   const what =
     role?.kind === "slot"
       ? `managed key, slot ${role.slot} generation ${role.generation}`

@@ -8,7 +8,8 @@
  *   day 37  K1 deactivated.
  *   day 60  K1 deleted, K3 created in slot a (the slot of the older key); K2 deactivated on day 67.
  */
-import { addDays, daysBetween } from "../../core/clock";
+import { addDays, daysBetween, MS_PER_HOUR } from "../../core/clock";
+import { CLOCK_SKEW_MS } from "./keyRoles";
 import { RotationSettings } from "../../core/settings";
 
 import { KeyStatus, otherSlot, Slot, SLOTS } from "../../core/types";
@@ -170,7 +171,7 @@ function keyIdOf(slotPlan: SlotPlan, slot: Slot, observed: readonly ObservedKey[
 /** Until when a key used at `use` counts as in use (the guard window); undefined when it does not. */
 function inUseUntil(use: KeyUse | undefined, at: Date, guardHours: number): Date | undefined {
   if (!use?.lastUsedDate) return undefined;
-  const until = new Date(new Date(use.lastUsedDate).getTime() + guardHours * 3_600_000);
+  const until = new Date(new Date(use.lastUsedDate).getTime() + guardHours * MS_PER_HOUR);
   return until.getTime() > at.getTime() ? until : undefined;
 }
 
@@ -266,7 +267,7 @@ function carryOver(
       draft.slots[slot] = { ...prev };
       // Ages come from IAM's CreateDate: a plan made with another clock (a stray clock override)
       // cannot make a key look younger than IAM says it is.
-      if (Math.abs(new Date(prev.createdAt).getTime() - new Date(match.createDate).getTime()) > 3_600_000) {
+      if (Math.abs(new Date(prev.createdAt).getTime() - new Date(match.createDate).getTime()) > MS_PER_HOUR) {
         draft.slots[slot].createdAt = match.createDate;
       }
     } else if (slot === draft.current) {
@@ -387,7 +388,7 @@ function retirePredecessor(draft: Draft, at: Date, settings: RotationSettings, f
 
 /** Refuses to plan when IAM reports a key created after the clock reading (a clock behind IAM's). */
 function futureKey(observed: readonly ObservedKey[], at: Date): PlanResult["blocked"] {
-  const future = observed.find((k) => new Date(k.createDate).getTime() > at.getTime() + 5 * 60_000);
+  const future = observed.find((k) => new Date(k.createDate).getTime() > at.getTime() + CLOCK_SKEW_MS);
   if (!future) return undefined;
   return {
     property: "KEYROTATION_NOW",
