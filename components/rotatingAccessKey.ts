@@ -203,6 +203,11 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
     const previous = plan[previousSlot].present
       ? new AccessKey(`${name}-${previousSlot}`, keyArgs(previousSlot), { parent: this, dependsOn: gate })
       : undefined;
+    for (const key of [current, previous]) {
+      key?.interrupted.apply((notice) => {
+        if (notice) pulumi.log.warn(notice, this);
+      });
+    }
     return { current, previous, publication };
   }
 

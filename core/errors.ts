@@ -73,6 +73,8 @@ export class KeyInUseError extends KeyRotationError {
 
 /** The message of any thrown value, for wrapping. */
 export function messageOf(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
+  if (!(err instanceof Error)) return String(err);
+  // An AWS error's HTTP status: 403 says "not allowed" even when the body could not be read.
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return `${err.name}: ${err.message}${status !== undefined && status >= 400 ? ` (HTTP ${status})` : ""}`;
 }

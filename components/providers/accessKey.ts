@@ -13,8 +13,9 @@
  *   `forceDelete`; a key already gone counts as deleted.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { StoredProviderResource } from "./stored";
 import { KeyStatus } from "../../core/types";
-import { ACCESS_KEY_TOKEN, ACCESS_KEY_TYPE, DYNAMIC_MODULE } from "../../core/tokens";
+import { ACCESS_KEY_TOKEN, ACCESS_KEY_TYPE } from "../../core/tokens";
 import * as ops from "./accessKeyOps";
 import * as creation from "./keyCreation";
 
@@ -27,8 +28,12 @@ export { ACCESS_KEY_TOKEN, ACCESS_KEY_TYPE };
 export const accessKeyProvider: pulumi.dynamic.ResourceProvider = {
   async check(olds: Partial<ops.AccessKeyInputs>, news: Record<string, unknown>) {
     const { inputs, failures } = ops.checkAccessKeyInputs(news);
-    if (failures.length === 0) ops.rememberGuard(olds, inputs);
-    return { inputs, failures };
+    if (failures.length > 0) return { inputs, failures };
+    ops.rememberGuard(olds, inputs);
+    return {
+      inputs: { ...inputs, interrupted: await creation.interruptedCreateNotice(olds, inputs) },
+      failures,
+    };
   },
   async diff(_id: string, olds: ops.AccessKeyOutputs, news: ops.AccessKeyInputs) {
     const { changes, replaces } = ops.diffKey(olds, news);
@@ -71,7 +76,7 @@ export interface AccessKeyArgs {
   verifyTimeoutSeconds?: pulumi.Input<number>;
 }
 
-export class AccessKey extends pulumi.dynamic.Resource {
+export class AccessKey extends StoredProviderResource {
   declare public readonly userName: pulumi.Output<string>;
   declare public readonly accessKeyId: pulumi.Output<string>;
   declare public readonly secretAccessKey: pulumi.Output<string>;
@@ -79,16 +84,22 @@ export class AccessKey extends pulumi.dynamic.Resource {
   declare public readonly createDate: pulumi.Output<string>;
   declare public readonly slot: pulumi.Output<string>;
   declare public readonly generation: pulumi.Output<number>;
+  /**
+   * Set at check when this key is about to be created and an earlier, interrupted create of the same
+   * slot and generation left a key (or an intent) on the user: what the create will clean up. "" otherwise.
+   */
+  declare public readonly interrupted: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: AccessKeyArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      accessKeyProvider,
+      ACCESS_KEY_TYPE,
       name,
       {
         ...args,
         accessKeyId: undefined,
         secretAccessKey: undefined,
         createDate: undefined,
+        interrupted: undefined,
         status: args.status ?? "Active",
         slot: args.slot ?? "",
         generation: args.generation ?? 0,
@@ -97,8 +108,6 @@ export class AccessKey extends pulumi.dynamic.Resource {
         additionalSecretOutputs: ["secretAccessKey"],
         deleteBeforeReplace: true,
       }),
-      DYNAMIC_MODULE,
-      ACCESS_KEY_TYPE,
     );
   }
 }

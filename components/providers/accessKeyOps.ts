@@ -33,6 +33,8 @@ export interface AccessKeyInputs {
   replacesAccessKeyId: string;
   /** Seconds to wait for a new key to work (STS GetCallerIdentity signed with it); 0 skips it. */
   verifyTimeoutSeconds: number;
+  /** Set by check: what an interrupted earlier create of this slot and generation left (see interruptedCreateNotice). */
+  interrupted?: string;
 }
 
 export interface AccessKeyOutputs extends AccessKeyInputs {

@@ -14,6 +14,7 @@
  */
 import * as iam from "@aws-sdk/client-iam";
 import { componentNow } from "../../core/clock";
+import { UNKNOWN_VALUE } from "../../core/tokens";
 import { KeyQuotaError, KeyRotationError, messageOf } from "../../core/errors";
 import { createIamClient, getLastUse, KeyRecord } from "../../core/iam";
 import {
@@ -164,6 +165,52 @@ async function settle(client: iam.IAMClient, inputs: AccessKeyInputs, view: User
     now = await viewUser(client, inputs.userName, inputs);
   }
   return now;
+}
+
+/**
+ * At check, for a slot key about to be created (a new resource, or a replacement of another
+ * generation): what an earlier, interrupted attempt at this same slot and generation left on the
+ * user, for the preview to report. A key tagged for them is held by no state (the engine records a
+ * key only after its create returns); a pending intent means a key may exist that was never
+ * tagged. The create deletes both before making its own key (removeLeftovers). "" when there is
+ * nothing, or when IAM cannot be read now (the create looks again).
+ */
+export async function interruptedCreateNotice(
+  olds: Partial<AccessKeyInputs>,
+  inputs: AccessKeyInputs,
+): Promise<string> {
+  const creating =
+    inputs.slot !== "" &&
+    inputs.userName !== UNKNOWN_VALUE &&
+    inputs.adoptAccessKeyId === "" &&
+    (olds.userName !== inputs.userName ||
+      olds.slot !== inputs.slot ||
+      (olds.generation ?? 0) !== inputs.generation);
+  if (!creating) return "";
+  const client = createIamClient();
+  try {
+    const tags = readTags(await listUserTags(client, inputs.userName));
+    const wanted = tagValue(inputs);
+    const tagged = [...tags.keyTags].filter(([, value]) => value === wanted).map(([id]) => id);
+    const intent = tags.pending.find((p) => p.slot === inputs.slot && p.generation === inputs.generation);
+    const what = `slot ${inputs.slot} generation ${inputs.generation}`;
+    if (tagged.length > 0)
+      return (
+        `access key ${tagged.join(", ")} of IAM user "${inputs.userName}" is tagged for ${what}, which no state holds: ` +
+        `an earlier deploy was interrupted after creating it, so its secret never reached the state. ` +
+        `This deploy deletes it (unless something other than the verification used it) before creating ${what} again.`
+      );
+    if (intent)
+      return (
+        `an earlier deploy recorded at ${intent.at} that it was creating ${what} for IAM user "${inputs.userName}" ` +
+        `and was interrupted; this deploy deletes an untagged key that attempt created, if IAM lists one, before creating ${what} again.`
+      );
+    return "";
+  } catch {
+    return "";
+  } finally {
+    client.destroy();
+  }
 }
 
 /** Deletes leftovers, the replaced key and stale tags; refuses at the key or tag limit. */

@@ -8,13 +8,14 @@
  * identical, at preview and at update: preview is exact.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { StoredProviderResource } from "./stored";
 import * as keyOps from "./accessKeyOps";
 import { componentNow } from "../../core/clock";
 import * as iam from "@aws-sdk/client-iam";
 import { callerAccessKeyId, createIamClient, getLastUse } from "../../core/iam";
 import { describeRole, KeyRole, observe, readTags } from "../rotation/keyRoles";
 import { SLOTS } from "../../core/types";
-import { DYNAMIC_MODULE, UNKNOWN_VALUE, SCHEDULE_TOKEN, SCHEDULE_TYPE } from "../../core/tokens";
+import { UNKNOWN_VALUE, SCHEDULE_TOKEN, SCHEDULE_TYPE } from "../../core/tokens";
 import { messageOf } from "../../core/errors";
 import { KeyUse, nextPlan, ObservedKey, Plan, PlanEvent, retiredKeys } from "../rotation/schedule";
 import {
@@ -367,7 +368,7 @@ export interface RotationScheduleArgs {
   verifyTimeoutSeconds?: pulumi.Input<number>;
 }
 
-export class RotationSchedule extends pulumi.dynamic.Resource {
+export class RotationSchedule extends StoredProviderResource {
   declare public readonly userName: pulumi.Output<string>;
   declare public readonly plan: pulumi.Output<Plan | undefined>;
   declare public readonly events: pulumi.Output<ScheduleEvent[] | undefined>;
@@ -376,13 +377,6 @@ export class RotationSchedule extends pulumi.dynamic.Resource {
   declare public readonly maxAgeDays: pulumi.Output<number>;
 
   constructor(name: string, args: RotationScheduleArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      scheduleProvider,
-      name,
-      { ...args, plan: undefined, events: undefined },
-      opts,
-      DYNAMIC_MODULE,
-      SCHEDULE_TYPE,
-    );
+    super(SCHEDULE_TYPE, name, { ...args, plan: undefined, events: undefined }, opts);
   }
 }

@@ -7,10 +7,11 @@
  * the secret switch keys without a deploy of their own. Deleting the resource leaves the secret.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { StoredProviderResource } from "./stored";
 import * as sm from "@aws-sdk/client-secrets-manager";
 import { requestHandlerOptions, resolveRegion } from "../../core/aws";
 import { KeyRotationError, messageOf } from "../../core/errors";
-import { DYNAMIC_MODULE, UNKNOWN_VALUE, PUBLICATION_TYPE } from "../../core/tokens";
+import { UNKNOWN_VALUE, PUBLICATION_TYPE } from "../../core/tokens";
 
 export { PUBLICATION_TYPE };
 
@@ -204,18 +205,16 @@ export interface SecretPublicationArgs {
   secretAccessKey: pulumi.Input<string>;
 }
 
-export class SecretPublication extends pulumi.dynamic.Resource {
+export class SecretPublication extends StoredProviderResource {
   declare public readonly secretArn: pulumi.Output<string>;
   declare public readonly versionId: pulumi.Output<string>;
 
   constructor(name: string, args: SecretPublicationArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      publicationProvider,
+      PUBLICATION_TYPE,
       name,
       { ...args, secretArn: undefined, versionId: undefined },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["secretAccessKey"] }),
-      DYNAMIC_MODULE,
-      PUBLICATION_TYPE,
     );
   }
 }

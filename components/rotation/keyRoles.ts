@@ -93,6 +93,12 @@ export interface ListedKey {
   createDate: string;
 }
 
+/** Orders keys by creation date, then id (so that equal dates still give one answer). */
+function byAge(a: ListedKey, b: ListedKey): number {
+  const d = new Date(a.createDate).getTime() - new Date(b.createDate).getTime();
+  return d !== 0 ? d : a.accessKeyId < b.accessKeyId ? -1 : a.accessKeyId > b.accessKeyId ? 1 : 0;
+}
+
 /**
  * The role of each key. `creating` (the slot and generation a create is about to make) marks a
  * key already tagged for them as left over by an earlier, unrecorded attempt.
@@ -103,20 +109,29 @@ export function keyRoles(
   creating?: { slot: string; generation: number },
 ): Map<string, KeyRole> {
   const roles = new Map<string, KeyRole>();
+  // Two keys tagged for one slot and generation: the state can only hold the newest (every create
+  // of them first deletes the keys already tagged so), so the older ones were left by interrupted creates.
+  const newest = new Map<string, ListedKey>();
+  for (const key of keys) {
+    const value = tags.keyTags.get(key.accessKeyId);
+    if (!value || !parseTagValue(value)) continue;
+    const seen = newest.get(value);
+    if (!seen || byAge(key, seen) > 0) newest.set(value, key);
+  }
   for (const key of keys) {
     const value = tags.keyTags.get(key.accessKeyId);
     const slotTag = parseTagValue(value);
     if (slotTag) {
       const same = creating && creating.slot === slotTag.slot && creating.generation === slotTag.generation;
+      const twinOf = newest.get(value ?? "");
+      const reason = same
+        ? `tagged for slot ${slotTag.slot} generation ${slotTag.generation}, which is being created again: an earlier attempt was interrupted before the state recorded it`
+        : twinOf && twinOf !== key
+          ? `tagged for slot ${slotTag.slot} generation ${slotTag.generation} like the newer key ${twinOf.accessKeyId}, which the state holds: an earlier attempt was interrupted before the state recorded it`
+          : undefined;
       roles.set(
         key.accessKeyId,
-        same
-          ? {
-              kind: "leftover",
-              ...slotTag,
-              reason: `tagged for slot ${slotTag.slot} generation ${slotTag.generation}, which is being created again: an earlier attempt was interrupted before the state recorded it`,
-            }
-          : { kind: "slot", ...slotTag },
+        reason ? { kind: "leftover", ...slotTag, reason } : { kind: "slot", ...slotTag },
       );
       continue;
     }

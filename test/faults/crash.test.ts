@@ -31,6 +31,8 @@ interface Scenario {
   faultyUpSucceeds: boolean;
   /** Stack config besides userName. */
   config?: Record<string, string>;
+  /** What the preview after the documented recovery step reports (a key or intent the fault left). */
+  previewSays?: RegExp;
 }
 
 const kill = (action: string, when: "before" | "after", bodyIncludes?: string): FaultRule => ({
@@ -98,6 +100,8 @@ const SCENARIOS: Scenario[] = [
     day: 0,
     rule: kill("CreateAccessKey", "after"),
     faultyUpSucceeds: false,
+    previewSays:
+      /an earlier deploy recorded at \S+ that it was creating slot a generation 1 for IAM user "faults-[\w-]+" and was interrupted/,
   },
   {
     name: "killed between CreateAccessKey and the tag write (rotation)",
@@ -105,6 +109,7 @@ const SCENARIOS: Scenario[] = [
     day: 30,
     rule: kill("TagUser", "before", "slot=b generation=2"),
     faultyUpSucceeds: false,
+    previewSays: /an earlier deploy recorded at \S+ that it was creating slot b generation 2 for IAM user/,
   },
   {
     name: "killed after the tag write, before the engine records the key (rotation)",
@@ -112,6 +117,8 @@ const SCENARIOS: Scenario[] = [
     day: 30,
     rule: kill("TagUser", "after", "slot=b generation=2"),
     faultyUpSucceeds: false,
+    previewSays:
+      /access key [A-Z0-9]+ of IAM user "faults-[\w-]+" is tagged for slot b generation 2, which no state holds: an earlier deploy was interrupted after creating it/,
   },
   {
     name: "killed during the new key's verification",
@@ -136,6 +143,15 @@ const SCENARIOS: Scenario[] = [
     config: { secretId: "faults/app-key" },
   },
 ];
+
+/** What the CLI shows at its default verbosity: the engine's diagnostics (not debug), then stderr. */
+function diagnostics(r: RunResult): string[] {
+  const messages = r.events
+    .map((e) => e.diagnosticEvent)
+    .filter((d) => d !== undefined && d.severity !== "debug")
+    .map((d) => d?.message.trimEnd() ?? "");
+  return [...messages, r.stderr];
+}
 
 describe("faults: interrupted and failing deploys converge (real CLI, fault proxy)", function () {
   this.timeout(3_600_000);
@@ -167,10 +183,7 @@ describe("faults: interrupted and failing deploys converge (real CLI, fault prox
         const r = await stack.up();
         runs.push(r);
         if (expectOk) {
-          const messages = r.events
-            .map((e) => e.diagnosticEvent)
-            .filter((d) => d !== undefined && d.severity !== "debug")
-            .map((d) => d?.message.trimEnd());
+          const messages = diagnostics(r);
           assert.strictEqual(r.code, 0, `up on day ${day} failed:\n${[...messages, r.stderr].join("\n")}`);
         }
         return r;
@@ -196,6 +209,13 @@ describe("faults: interrupted and failing deploys converge (real CLI, fault prox
           // The documented recovery: release the lock a killed deployment leaves, then deploy again.
           const cancel = await stack.run(["cancel", "--yes", "--stack", stack.stackName], {}, false);
           runs.push(cancel);
+          if (scenario.previewSays) {
+            const preview = await stack.preview();
+            runs.push(preview);
+            const said = diagnostics(preview).join("\n");
+            assert.strictEqual(preview.code, 0, said);
+            assert.match(said, scenario.previewSays);
+          }
           await up(scenario.day, true);
         }
 

@@ -141,6 +141,33 @@ describe("key roles from the user's tags", () => {
     );
   });
 
+  it("resolves two keys tagged for one slot and generation: the newest is the slot's, the older one a leftover", () => {
+    const tags = readTags([
+      { Key: "keyrotation:AKIAOLD", Value: "slot=b generation=4" },
+      { Key: "keyrotation:AKIANEW", Value: "slot=b generation=4" },
+      { Key: "keyrotation:AKIAA", Value: "slot=a generation=3" },
+    ]);
+    const keys = [key("AKIANEW", 5), key("AKIAOLD", 0), key("AKIAA", -500)];
+    const seen = observe(keys, tags);
+    assert.deepStrictEqual(seen[0], { ...key("AKIANEW", 5), tag: { slot: "b", generation: 4 } });
+    assert.strictEqual(
+      seen[1].leftover,
+      "tagged for slot b generation 4 like the newer key AKIANEW, which the state holds: an earlier attempt was interrupted before the state recorded it",
+    );
+    assert.deepStrictEqual(seen[2], { ...key("AKIAA", -500), tag: { slot: "a", generation: 3 } });
+    // The same answer whatever order IAM lists them in, and for equal creation dates.
+    assert.deepStrictEqual(observe([...keys].reverse(), tags).reverse(), seen);
+    const same = [key("AKIAY", 0), key("AKIAX", 0)];
+    const sameTags = readTags([
+      { Key: "keyrotation:AKIAX", Value: "slot=a generation=1" },
+      { Key: "keyrotation:AKIAY", Value: "slot=a generation=1" },
+    ]);
+    for (const order of [same, [...same].reverse()]) {
+      const roles = keyRoles(order, sameTags);
+      assert.deepStrictEqual([roles.get("AKIAX")?.kind, roles.get("AKIAY")?.kind], ["leftover", "slot"]);
+    }
+  });
+
   it("names each key's role in messages, with an age that is never negative", () => {
     const now = new Date(at(-1));
     assert.strictEqual(

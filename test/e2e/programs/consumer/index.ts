@@ -16,6 +16,8 @@ interface RotatingAccessKeyClass {
       forceDelete?: boolean;
       secretsManagerSecretId?: string;
       unmanagedKeys?: "fail" | "retire";
+      /** Newer builds only; older ones ignore it. */
+      adoptExistingSecret?: boolean;
     },
   ): {
     accessKeyId: pulumi.Output<string>;
@@ -39,6 +41,7 @@ const key = new RotatingAccessKey("app", {
   forceDelete: config.getBoolean("forceDelete"),
   secretsManagerSecretId: config.get("secretId"),
   unmanagedKeys: config.get("unmanagedKeys") as "fail" | "retire" | undefined,
+  adoptExistingSecret: config.getBoolean("adoptExistingSecret"),
 });
 
 export const accessKeyId = key.accessKeyId;
