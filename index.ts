@@ -3,8 +3,39 @@
  * (`aws-key-rotation:users`), one RotatingAccessKey per user. See README.md for every setting.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import { HOSTED_FILE } from "./components/providers/stored";
 import { RotatingAccessKey } from "./components/rotatingAccessKey";
 import { planUsers, StackConfigInput } from "./components/stackConfig";
+
+/**
+ * The engine runs this project's providers from the build (`dist/`, see components/providers/stored.ts)
+ * while this program runs from the sources: refuse to deploy with a build that is missing or older.
+ */
+function assertBuilt(root: string): void {
+  const built = path.join(root, HOSTED_FILE);
+  const newest = (dir: string): number =>
+    fs
+      .readdirSync(dir, { withFileTypes: true })
+      .map((e) =>
+        e.isDirectory()
+          ? newest(path.join(dir, e.name))
+          : e.name.endsWith(".ts")
+            ? fs.statSync(path.join(dir, e.name)).mtimeMs
+            : 0,
+      )
+      .reduce((a, b) => Math.max(a, b), 0);
+  const sources = Math.max(newest(path.join(root, "components")), newest(path.join(root, "core")));
+  if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < sources) {
+    throw new Error(
+      `${HOSTED_FILE} is ${fs.existsSync(built) ? "older than the sources in components/ and core/" : "missing"}: ` +
+        `the engine runs this project's providers from the build. Run npm run build, then pulumi up again.`,
+    );
+  }
+}
+
+assertBuilt(__dirname);
 
 const config = new pulumi.Config("aws-key-rotation");
 const input: StackConfigInput = {

@@ -17,7 +17,15 @@ import { describeRole, KeyRole, observe, readTags } from "../rotation/keyRoles";
 import { SLOTS } from "../../core/types";
 import { UNKNOWN_VALUE, SCHEDULE_TOKEN, SCHEDULE_TYPE } from "../../core/tokens";
 import { messageOf } from "../../core/errors";
-import { KeyUse, nextPlan, ObservedKey, Plan, PlanEvent, retiredKeys } from "../rotation/schedule";
+import {
+  KeyUse,
+  nextPlan,
+  ObservedKey,
+  observeFromPlan,
+  Plan,
+  PlanEvent,
+  retiredKeys,
+} from "../rotation/schedule";
 import {
   resolveSettings,
   RotationSettings,
@@ -83,15 +91,18 @@ function describeUnmanaged(
   );
 }
 
-/** The user's keys as IAM lists them, with their slot tags. */
-export async function observeKeys(userName: string): Promise<ObservedKey[]> {
+/**
+ * The user's keys as IAM lists them, with their slot tags: one ListAccessKeys, and ListUserTags
+ * only when the keys are not exactly the ones the previous plan explains (a rotation day, drift, a
+ * key left by an interrupted deploy, a first deploy).
+ */
+export async function observeKeys(userName: string, plan?: Plan): Promise<ObservedKey[]> {
   const client = createIamClient();
   try {
-    const [keys, raw] = await Promise.all([
-      keyOps.listKeys(client, userName),
-      keyOps.listUserTags(client, userName),
-    ]);
-    return observe(keys, readTags(raw));
+    const keys = await keyOps.listKeys(client, userName);
+    const explained = plan ? observeFromPlan(keys, plan) : undefined;
+    if (explained) return explained;
+    return observe(keys, readTags(await keyOps.listUserTags(client, userName)));
   } finally {
     client.destroy();
   }
@@ -112,7 +123,8 @@ function assumePlanned(plan: Plan | undefined): ObservedKey[] {
 
 /** Where the schedule reads the user's keys and the time: IAM and the shared clock, unless replaced (mocks). */
 export interface ScheduleSources {
-  observe(userName: string): Promise<ObservedKey[]>;
+  /** The user's keys with their slot tags; `plan`, the previous one, may spare the tag read. */
+  observe(userName: string, plan?: Plan): Promise<ObservedKey[]>;
   clock(): Date;
   /** The access key id the deployment's own AWS calls are signed with, when it is one. */
   caller(): Promise<string | undefined>;
@@ -288,7 +300,7 @@ export async function checkSchedule(
   const observed = unknownUser
     ? { value: assumePlanned(previous) }
     : await step("userName", `Listing the access keys of IAM user "${userName}"`, () =>
-        sources.observe(userName),
+        sources.observe(userName, previous),
       );
   if ("failure" in observed) return { inputs: news, failures: [observed.failure] };
   const caller = unknownUser ? undefined : await sources.caller();

@@ -55,6 +55,42 @@ export interface ObservedKey {
   leftover?: string;
 }
 
+/**
+ * The user's keys as the previous plan explains them, without reading the user's tags: when IAM
+ * lists exactly one key per planned slot, an adopted slot's key by its id and a created slot's key
+ * by a creation date within an hour after the plan made it (each key once, never a key created
+ * before the plan decided on it), every key is the slot's key and is observed with that slot's
+ * tag. Undefined when anything else is listed: then the tags decide (keyRoles.ts).
+ */
+export function observeFromPlan(
+  keys: readonly { accessKeyId: string; status: KeyStatus; createDate: string }[],
+  plan: Plan,
+): ObservedKey[] | undefined {
+  const present = SLOTS.filter((s) => plan[s].present);
+  if (keys.length !== present.length) return undefined;
+  const observed: ObservedKey[] = [];
+  const used = new Set<string>();
+  for (const slot of present) {
+    const p = plan[slot];
+    const planned = new Date(p.createdAt).getTime();
+    const key = keys.find((k) => {
+      if (used.has(k.accessKeyId)) return false;
+      if (p.adoptedKeyId) return k.accessKeyId === p.adoptedKeyId;
+      const created = new Date(k.createDate).getTime();
+      return created >= planned - CLOCK_SKEW_MS && created <= planned + MS_PER_HOUR;
+    });
+    if (!key) return undefined;
+    used.add(key.accessKeyId);
+    const { accessKeyId, status, createDate } = key;
+    observed.push(
+      p.adoptedKeyId
+        ? { accessKeyId, status, createDate }
+        : { accessKeyId, status, createDate, tag: { slot, generation: p.generation } },
+    );
+  }
+  return keys.map((k) => observed.find((o) => o.accessKeyId === k.accessKeyId) as ObservedKey);
+}
+
 export type EventKind =
   "create" | "recreate" | "deactivate" | "max-age" | "adopt" | "slot-emptied" | "leftover" | "wait";
 

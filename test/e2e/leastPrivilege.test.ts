@@ -205,11 +205,11 @@ describe("e2e: least privilege (IAM authorization enforced)", function () {
     { sid: "TagKeySlots", denied: /not authorized to perform: iam:TagUser/ },
     {
       sid: "PublishCurrentKey",
-      denied: /Secrets Manager secret "lp\/publishcurrentkey" failed: .*\(HTTP 403\)/,
+      denied: /Secrets Manager secret "lp\/publishcurrentkey" failed: [\s\S]*\(HTTP 403\)/,
     },
     {
       sid: "MarkPublishedSecret",
-      denied: /to Secrets Manager secret "lp\/markpublishedsecret" failed: .*\(HTTP 403\)/,
+      denied: /to Secrets Manager secret "lp\/markpublishedsecret" failed: [\s\S]*\(HTTP 403\)/,
       adopt: true,
     },
   ];

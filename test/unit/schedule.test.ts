@@ -7,6 +7,7 @@ import {
   deactivationReason,
   EMPTY_SLOT,
   nextPlan,
+  observeFromPlan,
   ObservedKey,
   Plan,
   retiredKeys,
@@ -560,5 +561,86 @@ describe("schedule resource diff", () => {
       changes: true,
       replaces: [],
     });
+  });
+});
+
+describe("schedule: keys the previous plan explains need no tag read", () => {
+  // Day 31 of the lifecycle: slot a (generation 1, day 0) and slot b (generation 2, day 31, current).
+  const first = nextPlan(undefined, [], day(0), settings()).plan;
+  const plan = nextPlan(first, iamAfter(first), day(31), settings()).plan;
+  const listed = (id: string, at: Date, status: "Active" | "Inactive" = "Active") => ({
+    accessKeyId: id,
+    status,
+    createDate: at.toISOString(),
+  });
+  const minutes = (d: Date, m: number) => new Date(d.getTime() + m * 60_000);
+  const table: { name: string; keys: ReturnType<typeof listed>[]; expected: string | undefined }[] = [
+    {
+      name: "one key per planned slot, each created seconds after the plan decided on it",
+      keys: [listed("AKIAK2", minutes(day(31), 0.2)), listed("AKIAK1", minutes(day(0), 0.1), "Inactive")],
+      expected: "AKIAK2=b2 AKIAK1=a1",
+    },
+    {
+      name: "created 59 minutes after the plan",
+      keys: [listed("AKIAK1", minutes(day(0), 59)), listed("AKIAK2", minutes(day(31), 1))],
+      expected: "AKIAK1=a1 AKIAK2=b2",
+    },
+    {
+      name: "created 61 minutes after the plan: the tags decide",
+      keys: [listed("AKIAK1", minutes(day(0), 61)), listed("AKIAK2", minutes(day(31), 1))],
+      expected: undefined,
+    },
+    {
+      name: "created 6 minutes before the plan decided on it: the tags decide",
+      keys: [listed("AKIAK1", minutes(day(0), -6)), listed("AKIAK2", minutes(day(31), 1))],
+      expected: undefined,
+    },
+    {
+      name: "a planned key is missing: the tags decide",
+      keys: [listed("AKIAK2", day(31))],
+      expected: undefined,
+    },
+    {
+      name: "a third key: the tags decide",
+      keys: [listed("AKIAK1", day(0)), listed("AKIAK2", day(31)), listed("AKIAK3", day(31))],
+      expected: undefined,
+    },
+    {
+      name: "two keys fit one slot's time, none the other's: the tags decide",
+      keys: [listed("AKIAK2", minutes(day(31), 1)), listed("AKIAK3", minutes(day(31), 2))],
+      expected: undefined,
+    },
+  ];
+  for (const row of table) {
+    it(row.name, () => {
+      const seen = observeFromPlan(row.keys, plan);
+      assert.strictEqual(
+        seen?.map((k) => `${k.accessKeyId}=${k.tag ? `${k.tag.slot}${k.tag.generation}` : "?"}`).join(" "),
+        row.expected,
+      );
+      if (seen)
+        assert.deepStrictEqual(
+          seen.map((k) => k.status),
+          row.keys.map((k) => k.status),
+        );
+    });
+  }
+
+  it("an adopted key is matched by its id, and observed without a slot tag", () => {
+    const adopted: Plan = {
+      ...plan,
+      a: { ...plan.a, adoptedKeyId: "AKIAOLD", generation: 0, createdAt: day(-200).toISOString() },
+    };
+    const keys = [listed("AKIAOLD", day(-200)), listed("AKIAK2", day(31))];
+    assert.deepStrictEqual(observeFromPlan(keys, adopted), [
+      { accessKeyId: "AKIAOLD", status: "Active", createDate: day(-200).toISOString() },
+      {
+        accessKeyId: "AKIAK2",
+        status: "Active",
+        createDate: day(31).toISOString(),
+        tag: { slot: "b", generation: 2 },
+      },
+    ]);
+    assert.strictEqual(observeFromPlan([listed("AKIAOTHER", day(-200)), keys[1]], adopted), undefined);
   });
 });
