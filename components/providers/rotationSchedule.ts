@@ -93,13 +93,15 @@ function describeUnmanaged(
 
 /**
  * The user's keys as IAM lists them, with their slot tags: one ListAccessKeys, and ListUserTags
- * only when the keys are not exactly the ones the previous plan explains (a rotation day, drift, a
- * key left by an interrupted deploy, a first deploy).
+ * only when the user has keys that the previous plan does not explain exactly (a rotation day,
+ * drift, a key left by an interrupted deploy, keys found by a first deploy).
  */
 export async function observeKeys(userName: string, plan?: Plan): Promise<ObservedKey[]> {
   const client = createIamClient();
   try {
     const keys = await keyOps.listKeys(client, userName);
+    // No key: nothing for a tag to explain (tags of deleted keys are cleaned up by the next create).
+    if (keys.length === 0) return [];
     const explained = plan ? observeFromPlan(keys, plan) : undefined;
     if (explained) return explained;
     return observe(keys, readTags(await keyOps.listUserTags(client, userName)));

@@ -4,12 +4,13 @@
  * per user, read and written on every deploy).
  *
  * The engine's dynamic-provider host evaluates the text as a module from the project's folder and
- * calls its `handler()`. The text requires `pulumi-aws-key-rotation/dist/components/providers/hosted.js`
- * from the project's node_modules (a consumer stack), or, in this repository's own project, where
- * the package is not in node_modules, `dist/components/providers/hosted.js` under the project
- * folder (built by `npm install` and `npm run build`).
+ * calls its `handler()`. The text requires `pulumi-aws-key-rotation/hosted` (the package's exports
+ * map: `dist/components/providers/hosted.js`) from the project's node_modules (a consumer stack),
+ * or, in this repository's own project, where the package is not in node_modules,
+ * `dist/components/providers/hosted.js` under the project folder (built by `npm install` and
+ * `npm run build`).
  *
- * A contract with every state written since: `hosted.js` at that path keeps exporting `provider(type)`
+ * A contract with every state written since: the `./hosted` export and `hosted.js` at that path keep exporting `provider(type)`
  * for each type below. Delete and Read run the text stored in the state, so the code that runs is
  * always the installed package's.
  */
@@ -17,18 +18,22 @@ import * as pulumi from "@pulumi/pulumi";
 import { ACCESS_KEY_TYPE, DYNAMIC_MODULE, PUBLICATION_TYPE, SCHEDULE_TYPE } from "../../core/tokens";
 
 export const PACKAGE_NAME = "pulumi-aws-key-rotation";
+/** The package subpath (exports map) of hosted.js, and its file under the package folder. */
+export const HOSTED_SUBPATH = `${PACKAGE_NAME}/hosted`;
 export const HOSTED_FILE = "dist/components/providers/hosted.js";
 export type StoredType = typeof ACCESS_KEY_TYPE | typeof SCHEDULE_TYPE | typeof PUBLICATION_TYPE;
 
-/** The module text the state stores for resources of `type`. */
+/**
+ * The module text the state stores for resources of `type` (about 220 bytes; it is stored twice
+ * per resource, in its inputs and its outputs). When neither path loads, the engine reports Node's
+ * "Cannot find module" for the project folder's `dist/...`: install the package (or, in its own
+ * repository, run npm run build).
+ */
 export function storedProviderText(type: StoredType): string {
   return (
-    `exports.handler=function(){var f=${JSON.stringify(HOSTED_FILE)},m;` +
-    `try{m=require(${JSON.stringify(PACKAGE_NAME + "/")}+f)}catch(e){if(e.code!=="MODULE_NOT_FOUND")throw e;` +
-    `try{m=require(require("path").resolve(f))}catch(e2){throw new Error(${JSON.stringify(
-      `${PACKAGE_NAME} cannot be loaded from the project folder: install it (npm install ${PACKAGE_NAME}) ` +
-        `or, in its own repository, build it (npm run build). `,
-    )}+e.message)}}return m.provider(${JSON.stringify(type)})};`
+    `exports.handler=function(){var m;try{m=require("${HOSTED_SUBPATH}")}` +
+    `catch(e){if(e.code!=="MODULE_NOT_FOUND")throw e;m=require(process.cwd()+"/${HOSTED_FILE}")}` +
+    `return m.provider("${type}")}`
   );
 }
 

@@ -210,6 +210,12 @@ describe("e2e: rotating the deployer's own key (IAM auth enforced)", function ()
       }
       const ids = Object.keys(await keys());
       assert.ok(ids.length <= 2, `day ${day}: ${ids.length} keys`);
+      if (process.env.KEYROTATION_E2E_VERBOSE) {
+        const said = diagnostics(runs[runs.length - 1].events).filter((m) => m.startsWith(`${USER}:`));
+        console.log(
+          `      day ${day}: CI holds ${held.accessKeyId}; ${JSON.stringify(await keys())}\n        ${said.join("\n        ")}`,
+        );
+      }
     }
     assert.ok(figures.waits >= 1, "the gap after a rotation made a deploy wait instead of failing");
     assert.strictEqual(figures.lockouts, 0);
