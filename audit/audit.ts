@@ -1,10 +1,12 @@
 /**
  * The account audit: every IAM user's access keys with age, status, last use and a verdict,
- * read live (ListUsers, then ListAccessKeys and GetAccessKeyLastUsed with bounded concurrency) or
- * from the credential report, and judged by `verdict.ts`.
+ * read live (ListUsers, then ListAccessKeys per user and GetAccessKeyLastUsed per Inactive key,
+ * with bounded concurrency) or from the credential report, and judged by `verdict.ts`.
  *
  * Sources:
- * - `live`: fresh; about 1 + users + keys IAM calls.
+ * - `live`: fresh; 1 + users + Inactive keys IAM calls (1 + users + keys with `lastUse: "all"`).
+ *   An Active key's verdict depends only on its age, so its last use is not asked for by default
+ *   (`lastUsedRead: false`); an Inactive key's verdict depends on its last use, so it always is.
  * - `report`: the credential report only (1 to a few calls); up to 4 hours old; no key ids.
  * - `auto`: the report when it is at most `reportMaxAgeHours` old, with a live re-check of every
  *   user the report flags (so each finding that needs action is fresh and has its key id);
@@ -13,7 +15,7 @@
 import * as iam from "@aws-sdk/client-iam";
 import { MS_PER_HOUR, parseInstant } from "../core/clock";
 import { Exemption } from "../core/exemptions";
-import { inventoryUsers, KeyRecord, paginateUsers } from "../core/iam";
+import { getLastUse, KeyRecord, listUserKeys, mapLimit, paginateUsers } from "../core/iam";
 import { iamActionOf } from "./client";
 import {
   CredentialReportPort,
@@ -24,10 +26,24 @@ import {
   ReportTimeoutError,
   reportValue,
 } from "./report";
-import { AuditKey, compareNames, Finding, isoSeconds, judgeKeys, Verdict } from "./verdict";
+import {
+  AuditKey,
+  compareNames,
+  Finding,
+  isoSeconds,
+  judgeKeys,
+  Verdict,
+  verdictNeedsLastUse,
+} from "./verdict";
 
 export type Source = "auto" | "live" | "report";
 export type FailOn = "rotate" | "delete";
+/**
+ * Which keys the live listing asks GetAccessKeyLastUsed about: `needed`, only those whose verdict
+ * depends on it (Inactive keys); `all`, every key.
+ */
+export type LastUse = "needed" | "all";
+export const LAST_USE_MODES: readonly LastUse[] = ["needed", "all"];
 
 export interface AuditOptions {
   /** An Active key older than this many days must be rotated. Default 90. */
@@ -45,6 +61,11 @@ export interface AuditOptions {
   failOn?: readonly FailOn[];
   /** IAM calls in flight at once (live listing). Default 16. */
   concurrency?: number;
+  /**
+   * Which keys' last use the live listing reads. Default `needed` when listing users live, `all`
+   * for `auto`'s re-check of the users the report flags (few users, the ones to act on).
+   */
+  lastUse?: LastUse;
   /** ListUsers and ListAccessKeys page size (MaxItems). Default 1000 and 100. */
   pageSize?: number;
   /** `auto` uses a credential report at most this old. Default 4. */
@@ -107,9 +128,11 @@ interface Inventory {
   keys: AuditKey[];
   notFound: string[];
   vanished: string[];
+  /** Keys listed by ListAccessKeys and deleted before their last use could be read (`user key-id`). */
+  vanishedKeys: string[];
 }
 
-function toAuditKey(key: KeyRecord): AuditKey {
+function toAuditKey(key: KeyRecord, lastUsedRead: boolean): AuditKey {
   const lastUsed = key.lastUsedDate ? parseInstant(key.lastUsedDate) : undefined;
   return {
     userName: key.userName,
@@ -119,8 +142,65 @@ function toAuditKey(key: KeyRecord): AuditKey {
     lastUsedDate: lastUsed ? isoSeconds(lastUsed) : null,
     lastUsedService: reportValue(key.lastUsedService),
     lastUsedRegion: reportValue(key.lastUsedRegion),
+    lastUsedRead,
     source: "live",
   };
+}
+
+/**
+ * The keys of the named users: ListAccessKeys per user, then GetAccessKeyLastUsed for each key
+ * `lastUse` selects, one user per worker, with at most `concurrency` calls in flight. A user that
+ * does not exist (or vanished) is listed in `missingUsers`; a key deleted between the listing and
+ * its last-use read in `vanishedKeys`; other errors propagate.
+ */
+async function readUsersKeys(
+  client: iam.IAMClient,
+  userNames: readonly string[],
+  options: {
+    lastUse: LastUse;
+    concurrency: number;
+    pageSize?: number;
+    onUserDone: (done: number, total: number) => void;
+  },
+): Promise<{ keys: AuditKey[]; missingUsers: string[]; vanishedKeys: string[] }> {
+  const missingUsers: string[] = [];
+  const vanishedKeys: string[] = [];
+  let done = 0;
+  const perUser = await mapLimit(userNames, options.concurrency, async (userName) => {
+    try {
+      let listed: KeyRecord[];
+      try {
+        listed = await listUserKeys(client, userName, { pageSize: options.pageSize });
+      } catch (err) {
+        if (!(err instanceof iam.NoSuchEntityException)) throw err;
+        missingUsers.push(userName);
+        return [];
+      }
+      const keys: AuditKey[] = [];
+      for (const key of listed) {
+        if (options.lastUse !== "all" && !verdictNeedsLastUse(key)) {
+          keys.push(toAuditKey(key, false));
+          continue;
+        }
+        try {
+          const use = await getLastUse(client, key.accessKeyId);
+          key.lastUsedDate = use.lastUsedDate;
+          key.lastUsedService = use.serviceName;
+          key.lastUsedRegion = use.region;
+        } catch (err) {
+          if (!(err instanceof iam.NoSuchEntityException)) throw err;
+          vanishedKeys.push(`${userName} ${key.accessKeyId}`);
+          continue;
+        }
+        keys.push(toAuditKey(key, true));
+      }
+      return keys;
+    } finally {
+      done += 1;
+      options.onUserDone(done, userNames.length);
+    }
+  });
+  return { keys: perUser.flat(), missingUsers: missingUsers.sort(compareNames), vanishedKeys };
 }
 
 function unique(names: readonly string[]): string[] {
@@ -157,8 +237,9 @@ async function liveInventory(
       names = unique(all);
     }
   }
-  const inventory = await inventoryUsers(client, names, {
-    withLastUse: true,
+  const inventory = await readUsersKeys(client, names, {
+    // auto's re-check (onlyUsers) covers the few users the report flags: every key's last use.
+    lastUse: options.lastUse ?? (onlyUsers ? "all" : "needed"),
     concurrency: options.concurrency ?? AUDIT_DEFAULTS.concurrency,
     pageSize: options.pageSize,
     onUserDone: (done, total) => progress(`Reading access keys: ${done}/${total} users`),
@@ -166,9 +247,10 @@ async function liveInventory(
   const missing = new Set(inventory.missingUsers);
   return {
     users: names.filter((n) => !missing.has(n)),
-    keys: inventory.keys.map(toAuditKey),
+    keys: inventory.keys,
     notFound: listed ? notFound : unique([...notFound, ...inventory.missingUsers]),
     vanished: listed ? inventory.missingUsers : [],
+    vanishedKeys: inventory.vanishedKeys.sort(compareNames),
   };
 }
 
@@ -211,6 +293,7 @@ async function reportInventory(
       keys: users.flatMap((n) => byName.get(n)?.keys ?? []),
       notFound: named ? named.filter((n) => !byName.has(n)) : [],
       vanished: [],
+      vanishedKeys: [],
     },
     generatedTime: fetched.generatedTime,
     generated: fetched.generated,
@@ -263,12 +346,19 @@ function reportFacts(outcome: ReportOutcome, now: Date): NonNullable<AuditResult
   };
 }
 
-/** `--source live`: ListUsers, ListAccessKeys and GetAccessKeyLastUsed. */
+/** What the live listing reads, for `sourceReason`. */
+export function liveCalls(lastUse: LastUse): string {
+  return lastUse === "all"
+    ? "ListUsers, ListAccessKeys and GetAccessKeyLastUsed for every key"
+    : "ListUsers, ListAccessKeys and GetAccessKeyLastUsed for Inactive keys (Active keys' last use not read: --last-used all reads it)";
+}
+
+/** `--source live`: ListUsers, ListAccessKeys and GetAccessKeyLastUsed (for Inactive keys by default). */
 async function gatherLive(client: iam.IAMClient, options: AuditOptions): Promise<Gathered> {
   return {
     inventory: await liveInventory(client, options),
     source: "live",
-    sourceReason: "--source live: ListUsers, ListAccessKeys and GetAccessKeyLastUsed.",
+    sourceReason: `--source live: ${liveCalls(options.lastUse ?? "needed")}.`,
     credentialReport: null,
     warnings: [],
   };
@@ -350,6 +440,7 @@ function mergeRecheck(
       ...(live ? live.notFound.filter((n) => fromReport.notFound.includes(n)) : []),
     ]),
     vanished: live ? live.notFound.filter((n) => !fromReport.notFound.includes(n)) : [],
+    vanishedKeys: live ? live.vanishedKeys : [],
   };
 }
 
@@ -400,6 +491,10 @@ function runWarnings(
 ): Exemption[] {
   for (const user of inventory.vanished) {
     warnings.push(`User ${user} was deleted while the audit ran; it is left out.`);
+  }
+  for (const entry of inventory.vanishedKeys) {
+    const [user, id] = entry.split(" ");
+    warnings.push(`Key ${id} of user ${user} was deleted while the audit ran; it is left out.`);
   }
   for (const user of inventory.notFound) {
     warnings.push(

@@ -11,7 +11,7 @@ import { parseArgs } from "util";
 import * as iam from "@aws-sdk/client-iam";
 import { now as clockNow } from "../core/clock";
 import { Exemption, validateExemptions } from "../core/exemptions";
-import { AuditOptions, FailOn, runAudit, Source } from "./audit";
+import { AuditOptions, FailOn, LAST_USE_MODES, LastUse, runAudit, Source } from "./audit";
 import { iamPolicyCommand } from "./iamPolicy";
 import { AuditClientOptions, createAuditClient, explainAwsError } from "./client";
 import { Format, FORMATS, render } from "./format";
@@ -39,6 +39,8 @@ Options:
   --profile NAME              AWS profile (default: the default credential chain)
   --region REGION             Signing region (default AWS_REGION, else us-east-1)
   --concurrency N             IAM calls in flight while listing live, 1-64 (default 16)
+  --last-used needed|all      Live listing: read the last use of Inactive keys only, whose verdict
+                              needs it (default; Active keys show "not read"), or of every key
   --page-size N               MaxItems per ListUsers/ListAccessKeys page, 1-1000 (default 1000/100)
   --report-max-age-hours H    auto uses a credential report at most H hours old (default 4)
   --report-timeout-seconds S  Wait at most S seconds for a report being generated (default 300)
@@ -122,6 +124,7 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
         profile: { type: "string" },
         region: { type: "string" },
         concurrency: { type: "string" },
+        "last-used": { type: "string" },
         "page-size": { type: "string" },
         "report-max-age-hours": { type: "string" },
         "report-timeout-seconds": { type: "string" },
@@ -175,6 +178,7 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
       source: oneOf<Source>("source", v.source, ["auto", "live", "report"]),
       failOn,
       concurrency: integer("concurrency", v.concurrency, 1, 64),
+      lastUse: oneOf<LastUse>("last-used", v["last-used"], LAST_USE_MODES),
       pageSize: integer("page-size", v["page-size"], 1, 1000),
       reportMaxAgeHours: positive("report-max-age-hours", v["report-max-age-hours"]),
       reportTimeoutSeconds: positive("report-timeout-seconds", v["report-timeout-seconds"]),

@@ -41,6 +41,7 @@ export const CSV_COLUMNS = [
   "exemption_expires",
   "exemption_expired",
   "source",
+  "last_used_read",
 ] as const;
 
 export function csvRow(f: Finding): (string | number | boolean | null)[] {
@@ -60,6 +61,7 @@ export function csvRow(f: Finding): (string | number | boolean | null)[] {
     f.exemption?.expires ?? null,
     f.exemption ? f.exemption.expired : null,
     f.source,
+    f.lastUsedRead,
   ];
 }
 
@@ -84,7 +86,7 @@ function tableCells(f: Finding): string[] {
     f.status,
     f.createDate.slice(0, 10),
     String(f.ageDays),
-    f.lastUsedDate ? f.lastUsedDate.slice(0, 10) : "never",
+    f.lastUsedDate ? f.lastUsedDate.slice(0, 10) : f.lastUsedRead ? "never" : "not read",
     f.verdict.toUpperCase(),
   ];
 }

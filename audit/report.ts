@@ -205,6 +205,7 @@ export function parseCredentialReport(csv: string): ReportUser[] {
         lastUsedDate: reportDate(row[col("last_used_date")], col("last_used_date"), userName),
         lastUsedService: reportValue(row[col("last_used_service")]),
         lastUsedRegion: reportValue(row[col("last_used_region")]),
+        lastUsedRead: true,
         source: "report",
       });
     }

@@ -29,6 +29,13 @@ export interface AuditKey {
   lastUsedService: string | null;
   /** Region of the last use; `null` when unknown or never used. */
   lastUsedRegion: string | null;
+  /**
+   * Whether the last use was read at all. `false` when the live listing skipped
+   * GetAccessKeyLastUsed for this key (an Active key: its verdict, reason and next step depend only
+   * on its age, see `baseVerdict`); the three `lastUsed*` fields are then `null` and mean "not
+   * read", not "never used". Always `true` for Inactive keys and for the credential report.
+   */
+  lastUsedRead: boolean;
   /** Where the facts about this key come from. */
   source: "live" | "report";
 }
@@ -90,6 +97,16 @@ interface Base {
 /** Whole days, or one decimal on the day a threshold is crossed ("90.3 days", not "90 days, over 90"). */
 function dayCount(value: number, threshold: number): string {
   return Math.floor(value) === threshold ? value.toFixed(1) : String(Math.floor(value));
+}
+
+/**
+ * Whether a key's verdict (and its reason and next step) depends on its last use: only an
+ * Inactive key's does ("unused for N days" counts from the last use). An Active key is judged by
+ * its age alone, and so are the next steps of the keys next to it. The live listing asks
+ * GetAccessKeyLastUsed only for keys where this is true, unless every key's last use is wanted.
+ */
+export function verdictNeedsLastUse(key: Pick<AuditKey, "status">): boolean {
+  return key.status === "Inactive";
 }
 
 /** The verdict of one key before exemptions. */

@@ -4,10 +4,13 @@
  * Starts its own IAM emulator (moto, with the shared clock), seeds N users (default 5,000) with
  * 0, 1 or 2 keys aged 0 to 400 days (some Inactive, some used), then times in one run:
  *   1. the compliance rule's naive loop: ListUsers, then ListAccessKeys per user, sequentially;
- *   2. the audit command in live mode (bounded concurrency, with GetAccessKeyLastUsed per key);
+ *   2. the audit command in live mode (bounded concurrency; GetAccessKeyLastUsed for Inactive
+ *      keys only, the default), and with `--last-used all` (GetAccessKeyLastUsed for every key);
  *   3. the audit command in report mode, cold (report absent: generate, poll, read) and warm.
- * It prints times, ratios and IAM calls, and fails unless all of them find the same keys to rotate
- * (and live and report agree on every verdict, and both match what was seeded).
+ * It prints times, ratios, IAM calls and the CPU time of this process and of the emulator, and
+ * fails unless all of them find the same keys to rotate, live and report agree on every key's
+ * verdict and reason, live and `--last-used all` agree on everything but the Active keys' last
+ * use, and the counts match what was seeded.
  *
  * The emulator answers from loopback in a few milliseconds and is CPU-bound (one Python process
  * sharing the machine with this one), so concurrency buys little there. `--latency-ms L` adds L ms
@@ -15,6 +18,7 @@
  * the output says so when it is used.
  */
 import * as iam from "@aws-sdk/client-iam";
+import * as fs from "fs";
 import * as os from "os";
 import { parseArgs } from "util";
 import { AuditResult, runAudit } from "../audit/audit";
@@ -145,7 +149,22 @@ const rotateSet = (r: AuditResult) =>
     .map((k) => `${k.userName} ${k.createDate}`)
     .sort();
 const verdicts = (r: AuditResult) =>
-  r.keys.map((k) => `${k.userName} ${k.createDate} ${k.status} ${k.verdict}`).sort();
+  r.keys.map((k) => `${k.userName} ${k.createDate} ${k.status} ${k.verdict} ${k.reason}`).sort();
+/** Every field of every finding, except the last use of Active keys (which live mode does not read by default). */
+const findings = (r: AuditResult) =>
+  r.keys.map((k) =>
+    JSON.stringify({
+      ...k,
+      ...(k.status === "Active"
+        ? {
+            lastUsedDate: undefined,
+            lastUsedService: undefined,
+            lastUsedRegion: undefined,
+            lastUsedRead: undefined,
+          }
+        : {}),
+    }),
+  );
 
 interface Timed {
   name: string;
@@ -154,9 +173,24 @@ interface Timed {
   byAction: Record<string, number>;
   /** Mean time per call of each action (the emulator's cost per call, under this run's concurrency). */
   meanMs: Record<string, number>;
+  /** CPU time of this process (the SDK) and of the emulator during the run. */
+  clientCpuMs: number;
+  emulatorCpuMs: number;
 }
 
 let latencyMs = 0;
+
+/** CPU seconds the emulator process has used so far (Linux /proc; 0 elsewhere). */
+function emulatorCpuMs(): number {
+  try {
+    const pid = emulator().process.pid;
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+    return (ticks * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
 
 async function timed<T>(
   name: string,
@@ -187,7 +221,12 @@ async function timed<T>(
     { step: "initialize", name: "benchTimePerAction" },
   );
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
+  const emu0 = emulatorCpuMs();
   const value = await fn(client);
+  const cpu = process.cpuUsage(cpu0);
+  const clientCpuMs = Math.round((cpu.user + cpu.system) / 1000);
+  const emulatorCpu = Math.round(emulatorCpuMs() - emu0);
   const byAction = counter.byAction();
   const meanMs = Object.fromEntries(
     Object.entries(spent).map(([action, total]) => [
@@ -195,9 +234,19 @@ async function timed<T>(
       Math.round((total / byAction[action]) * 10) / 10,
     ]),
   );
-  const t = { name, ms: ms(started), calls: counter.total(), byAction, meanMs };
+  const t = {
+    name,
+    ms: ms(started),
+    calls: counter.total(),
+    byAction,
+    meanMs,
+    clientCpuMs,
+    emulatorCpuMs: emulatorCpu,
+  };
   client.destroy();
-  process.stderr.write(`  ${name}: ${t.ms} ms, ${t.calls} IAM calls\n`);
+  process.stderr.write(
+    `  ${name}: ${t.ms} ms, ${t.calls} IAM calls, CPU: client ${clientCpuMs} ms, emulator ${emulatorCpu} ms\n`,
+  );
   return { t, value };
 }
 
@@ -240,6 +289,9 @@ async function main(): Promise<void> {
     const live = await timed(`audit --source live (concurrency ${concurrency})`, (c) =>
       runAudit(c, { ...rules, source: "live", concurrency }),
     );
+    const liveAll = await timed(`audit --source live --last-used all (concurrency ${concurrency})`, (c) =>
+      runAudit(c, { ...rules, source: "live", concurrency, lastUse: "all" }),
+    );
     const cold = await timed("audit --source report (cold: generate, poll, read)", (c) =>
       runAudit(c, { ...rules, source: "report" }),
     );
@@ -262,7 +314,17 @@ async function main(): Promise<void> {
     const checks: [string, boolean][] = [
       ["naive = live (keys to rotate)", same(naive.value, rotateSet(live.value))],
       ["naive = report (keys to rotate)", same(naive.value, rotateSet(cold.value))],
-      ["live = report (every key's verdict)", same(verdicts(live.value), verdicts(cold.value))],
+      ["naive = live --last-used all (keys to rotate)", same(naive.value, rotateSet(liveAll.value))],
+      ["live = report (every key's verdict and reason)", same(verdicts(live.value), verdicts(cold.value))],
+      [
+        "live = live --last-used all (every field but the unread last uses of Active keys)",
+        same(findings(live.value), findings(liveAll.value)),
+      ],
+      [
+        "live read the last use of every Inactive key and of no Active key",
+        live.value.keys.every((k) => k.lastUsedRead === (k.status === "Inactive")) &&
+          liveAll.value.keys.every((k) => k.lastUsedRead),
+      ],
       ["report cold = warm", same(verdicts(cold.value), verdicts(warm.value))],
       ["rotate count = seeded", naive.value.length === expectedRotate],
       ["delete count = seeded", live.value.summary.delete === expectedDelete],
@@ -272,7 +334,7 @@ async function main(): Promise<void> {
       ],
     ];
 
-    const rows = [naive.t, live.t, cold.t, warm.t, ...sweep];
+    const rows = [naive.t, live.t, liveAll.t, cold.t, warm.t, ...sweep];
     const out: string[] = [];
     out.push(``);
     out.push(`Audit benchmark: ${users} users, ${keys.length} keys, moto 5.2.1 on ${os.cpus().length} CPUs`);
@@ -284,14 +346,15 @@ async function main(): Promise<void> {
         `${live.value.summary.ok} ok (of ${live.value.summary.keys}).`,
     );
     out.push(``);
-    out.push(`| run | time | speed-up vs naive | IAM calls (mean ms per call) |`);
-    out.push(`| --- | ---: | ---: | --- |`);
+    out.push(`| run | time | speed-up vs naive | CPU s: client / emulator | IAM calls (mean ms per call) |`);
+    out.push(`| --- | ---: | ---: | ---: | --- |`);
     for (const r of rows) {
       const calls = Object.entries(r.byAction)
         .map(([a, n]) => `${a} ${n} (${r.meanMs[a]} ms)`)
         .join(", ");
       out.push(
-        `| ${r.name} | ${(r.ms / 1000).toFixed(2)} s | ${(naive.t.ms / r.ms).toFixed(1)}x | ${r.calls}: ${calls} |`,
+        `| ${r.name} | ${(r.ms / 1000).toFixed(2)} s | ${(naive.t.ms / r.ms).toFixed(1)}x | ` +
+          `${(r.clientCpuMs / 1000).toFixed(1)} / ${(r.emulatorCpuMs / 1000).toFixed(1)} | ${r.calls}: ${calls} |`,
       );
     }
     out.push(``);

@@ -84,7 +84,21 @@ const view = (f: Finding) => [
   f.createDate.slice(0, 16),
   f.ageDays,
   f.lastUsedDate?.slice(0, 10) ?? null,
+  f.lastUsedRead,
   f.verdict,
+];
+/** Everything a finding says apart from its last-use fields (the same whether they were read or not). */
+const judged = (f: Finding) => [
+  f.userName,
+  f.accessKeyId,
+  f.status,
+  f.createDate,
+  f.ageDays,
+  f.verdict,
+  f.reason,
+  f.nextStep,
+  f.exemption,
+  f.source,
 ];
 
 /**
@@ -200,18 +214,47 @@ describe("audit command (IAM emulator)", function () {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  const expectedLive = () => [
-    ["alice", ids.alice, "Active", T0.toISOString().slice(0, 16), 200, null, "rotate"],
-    ["bob", ids.bob1, "Active", T0.toISOString().slice(0, 16), 200, date(at(199)), "rotate"],
-    ["bob", ids.bob2, "Active", at(150).toISOString().slice(0, 16), 50, null, "ok"],
-    ["carol", ids.carol1, "Inactive", T0.toISOString().slice(0, 16), 200, null, "delete"],
-    ["carol", ids.carol2, "Active", at(190).toISOString().slice(0, 16), 10, null, "ok"],
-    ["dave", ids.dave, "Inactive", at(150).toISOString().slice(0, 16), 50, date(at(185)), "ok"],
-    ["erin", ids.erin, "Active", T0.toISOString().slice(0, 16), 200, null, "exempt"],
-    ["frank", ids.frank, "Active", T0.toISOString().slice(0, 16), 200, null, "rotate"],
-    ["heidi", ids.heidi1, "Inactive", T0.toISOString().slice(0, 16), 200, null, "delete"],
-    ["heidi", ids.heidi2, "Active", at(50).toISOString().slice(0, 16), 150, null, "rotate"],
-  ];
+  /**
+   * Every verdict kind, as `view` shows it. `all`: every key's last use read (as `--last-used all`,
+   * the report and auto's re-check); `needed` (live default): only the Inactive keys' (carol1,
+   * dave, heidi1), so bob1's use on day 199 is not read, and the Active keys say "not read".
+   */
+  const expectedLive = (lastUse: "needed" | "all" = "needed") => {
+    const read = lastUse === "all";
+    return [
+      ["alice", ids.alice, "Active", T0.toISOString().slice(0, 16), 200, null, read, "rotate"],
+      [
+        "bob",
+        ids.bob1,
+        "Active",
+        T0.toISOString().slice(0, 16),
+        200,
+        read ? date(at(199)) : null,
+        read,
+        "rotate",
+      ],
+      ["bob", ids.bob2, "Active", at(150).toISOString().slice(0, 16), 50, null, read, "ok"],
+      ["carol", ids.carol1, "Inactive", T0.toISOString().slice(0, 16), 200, null, true, "delete"],
+      ["carol", ids.carol2, "Active", at(190).toISOString().slice(0, 16), 10, null, read, "ok"],
+      ["dave", ids.dave, "Inactive", at(150).toISOString().slice(0, 16), 50, date(at(185)), true, "ok"],
+      ["erin", ids.erin, "Active", T0.toISOString().slice(0, 16), 200, null, read, "exempt"],
+      ["frank", ids.frank, "Active", T0.toISOString().slice(0, 16), 200, null, read, "rotate"],
+      ["heidi", ids.heidi1, "Inactive", T0.toISOString().slice(0, 16), 200, null, true, "delete"],
+      ["heidi", ids.heidi2, "Active", at(50).toISOString().slice(0, 16), 150, null, read, "rotate"],
+    ];
+  };
+  /** A CLI client that counts its IAM calls by action. */
+  function counted(wrap: (c: iam.IAMClient) => iam.IAMClient = (c) => c) {
+    const box: { counter?: ReturnType<typeof countCalls> } = {};
+    const extra: Partial<CliIo> = {
+      createClient: (o) => {
+        const client = wrap(instrumentClient(createIamClient(o)));
+        box.counter = countCalls(client);
+        return client;
+      },
+    };
+    return { extra, calls: () => box.counter?.byAction() };
+  }
 
   it("a report being generated: absent, then STARTED, polled until COMPLETE (moto's real answers)", async () => {
     const sleeps: number[] = [];
@@ -225,9 +268,18 @@ describe("audit command (IAM emulator)", function () {
   });
 
   it("live: every verdict, with last use, exemptions and the next step; exit 1", async () => {
-    const { run: r, result } = await runJson(["audit", "--source", "live", "--exemptions", exemptionsFile]);
+    const { extra, calls } = counted();
+    const { run: r, result } = await runJson(
+      ["audit", "--source", "live", "--exemptions", exemptionsFile, "--last-used", "all"],
+      extra,
+    );
     assert.strictEqual(r.code, 1);
-    assert.deepStrictEqual(result.keys.map(view), expectedLive());
+    assert.deepStrictEqual(calls(), { ListUsers: 1, ListAccessKeys: 8, GetAccessKeyLastUsed: 10 });
+    assert.deepStrictEqual(result.keys.map(view), expectedLive("all"));
+    assert.strictEqual(
+      result.sourceReason,
+      "--source live: ListUsers, ListAccessKeys and GetAccessKeyLastUsed for every key.",
+    );
     assert.deepStrictEqual(result.summary, {
       users: 8,
       keys: 10,
@@ -286,6 +338,60 @@ describe("audit command (IAM emulator)", function () {
     assert.deepStrictEqual([result.notFoundUsers, result.vanishedUsers], [[], []]);
   });
 
+  it("live by default reads the last use of Inactive keys only: 1 + users + Inactive keys calls, the same findings", async () => {
+    const args = ["audit", "--source", "live", "--exemptions", exemptionsFile];
+    const fast = counted();
+    const { run: r, result } = await runJson(args, fast.extra);
+    const full = counted();
+    const { result: all } = await runJson([...args, "--last-used", "all"], full.extra);
+    assert.strictEqual(r.code, 1);
+    // 8 users, 10 keys of which 3 are Inactive (carol1, dave, heidi1).
+    assert.deepStrictEqual(fast.calls(), { ListUsers: 1, ListAccessKeys: 8, GetAccessKeyLastUsed: 3 });
+    assert.deepStrictEqual(full.calls(), { ListUsers: 1, ListAccessKeys: 8, GetAccessKeyLastUsed: 10 });
+    assert.deepStrictEqual(result.keys.map(view), expectedLive("needed"));
+    // Same verdicts, reasons, next steps and exemptions as when every last use is read.
+    assert.deepStrictEqual(result.keys.map(judged), all.keys.map(judged));
+    assert.deepStrictEqual(result.summary, all.summary);
+    assert.deepStrictEqual(result.summary, {
+      users: 8,
+      keys: 10,
+      rotate: 4,
+      delete: 2,
+      ok: 3,
+      exempt: 1,
+      compliant: false,
+    });
+    // The Inactive keys' last use is read in full; the Active keys' is null and says "not read".
+    assert.deepStrictEqual(
+      result.keys.map((k) => [
+        k.accessKeyId,
+        k.lastUsedDate,
+        k.lastUsedService,
+        k.lastUsedRegion,
+        k.lastUsedRead,
+      ]),
+      all.keys.map((k) =>
+        k.status === "Inactive"
+          ? [k.accessKeyId, k.lastUsedDate, k.lastUsedService, k.lastUsedRegion, true]
+          : [k.accessKeyId, null, null, null, false],
+      ),
+    );
+    assert.deepStrictEqual(
+      [result.keys[5].lastUsedService, result.keys[5].lastUsedRegion],
+      ["iam", "us-east-1"],
+      "dave's use is read",
+    );
+    assert.strictEqual(
+      result.sourceReason,
+      "--source live: ListUsers, ListAccessKeys and GetAccessKeyLastUsed for Inactive keys " +
+        "(Active keys' last use not read: --last-used all reads it).",
+    );
+    assert.strictEqual(
+      r.stderr,
+      `warning: The exemption for user frank expired on ${date(at(100))} and no longer applies: renew it with a new date or remove it.\n`,
+    );
+  });
+
   it("report: the same verdicts from one call, without key ids (so key-id exemptions cannot apply)", async () => {
     let counter: ReturnType<typeof countCalls> | undefined;
     const { run: r, result } = await runJson(
@@ -300,8 +406,8 @@ describe("audit command (IAM emulator)", function () {
     );
     assert.strictEqual(r.code, 1);
     assert.deepStrictEqual(counter?.byAction(), { GetCredentialReport: 1 }, "a present report is one call");
-    const expected = expectedLive().map((row) => [row[0], null, ...row.slice(2)]);
-    expected[6][6] = "rotate"; // erin's exemption names her key id, which the report lacks
+    const expected = expectedLive("all").map((row) => [row[0], null, ...row.slice(2)]);
+    expected[6][7] = "rotate"; // erin's exemption names her key id, which the report lacks
     assert.deepStrictEqual(result.keys.map(view), expected);
     assert.ok(result.keys.every((k) => k.source === "report" && k.lastUsedService === null));
     assert.deepStrictEqual(result.credentialReport, {
@@ -314,27 +420,38 @@ describe("audit command (IAM emulator)", function () {
   });
 
   it("auto: live when the report is too old; report plus a live re-check of flagged users when fresh enough", async () => {
-    const { result: stale } = await runJson(["audit", "--exemptions", exemptionsFile]);
+    const staleCalls = counted();
+    const { result: stale } = await runJson(["audit", "--exemptions", exemptionsFile], staleCalls.extra);
     assert.strictEqual(stale.source, "live");
     assert.match(
       stale.sourceReason,
       /^--source auto chose live listing: the credential report was generated 2015-02-02T20:02:02Z/,
     );
-    assert.deepStrictEqual(stale.keys.map(view), expectedLive());
+    assert.deepStrictEqual(stale.keys.map(view), expectedLive("needed"));
+    assert.deepStrictEqual(staleCalls.calls(), {
+      GetCredentialReport: 1,
+      ListUsers: 1,
+      ListAccessKeys: 8,
+      GetAccessKeyLastUsed: 3,
+    });
 
-    const { result: fresh } = await runJson([
-      "audit",
-      "--exemptions",
-      exemptionsFile,
-      "--report-max-age-hours",
-      "1000000",
-    ]);
+    const freshCalls = counted();
+    const { result: fresh } = await runJson(
+      ["audit", "--exemptions", exemptionsFile, "--report-max-age-hours", "1000000"],
+      freshCalls.extra,
+    );
     assert.strictEqual(fresh.source, "report+live");
     assert.match(fresh.sourceReason, /re-checked live the 6 user\(s\) it flags\.$/);
+    // The re-check reads every key's last use of the 6 flagged users (9 keys): they are the ones to act on.
+    assert.deepStrictEqual(freshCalls.calls(), {
+      GetCredentialReport: 1,
+      ListAccessKeys: 6,
+      GetAccessKeyLastUsed: 9,
+    });
     // dave's only key is fine in the report, so it is not re-checked and has no id.
     assert.deepStrictEqual(
       fresh.keys.map(view),
-      expectedLive().map((row) => (row[0] === "dave" ? [row[0], null, ...row.slice(2)] : row)),
+      expectedLive("all").map((row) => (row[0] === "dave" ? [row[0], null, ...row.slice(2)] : row)),
     );
     assert.deepStrictEqual(
       fresh.keys.map((k) => k.source),
@@ -355,11 +472,13 @@ describe("audit command (IAM emulator)", function () {
         },
       },
     );
-    assert.deepStrictEqual(result.keys.map(view), expectedLive());
+    assert.deepStrictEqual(result.keys.map(view), expectedLive("needed"));
+    // 8 users one a page; ListAccessKeys: one page per user, two for the 3 users with two keys;
+    // GetAccessKeyLastUsed for the 3 Inactive keys only.
     assert.deepStrictEqual(counter?.byAction(), {
       ListUsers: 8,
       ListAccessKeys: 11,
-      GetAccessKeyLastUsed: 10,
+      GetAccessKeyLastUsed: 3,
     });
   });
 
@@ -416,6 +535,7 @@ describe("audit command (IAM emulator)", function () {
         r.last_used_date,
         r.verdict,
         r.next_step,
+        r.last_used_read,
       ]),
       json.keys.map((k) => [
         k.userName,
@@ -426,10 +546,15 @@ describe("audit command (IAM emulator)", function () {
         k.lastUsedDate ?? "",
         k.verdict,
         k.nextStep,
+        String(k.lastUsedRead),
       ]),
     );
     assert.strictEqual(records[6].exemption_reason, "vendor appliance, CHG-42"); // has a comma: quoted
     assert.strictEqual(records[7].exemption_expired, "true");
+    assert.deepStrictEqual(
+      records.map((r) => r.last_used_read),
+      ["false", "false", "false", "true", "false", "true", "false", "false", "true", "false"],
+    );
 
     const table = await run([...args, "--format", "table"]);
     assert.strictEqual(table.code, 1);
@@ -444,7 +569,7 @@ describe("audit command (IAM emulator)", function () {
         k.status,
         k.createDate.slice(0, 10),
         String(k.ageDays),
-        k.lastUsedDate?.slice(0, 10) ?? "never",
+        k.lastUsedDate?.slice(0, 10) ?? (k.lastUsedRead ? "never" : "not read"),
         k.verdict.toUpperCase(),
       ]),
     );
@@ -454,6 +579,8 @@ describe("audit command (IAM emulator)", function () {
       "8 users, 10 keys: 4 rotate, 2 delete, 1 exempt, 3 ok. Limit 90 days, source live. NOT compliant.",
     );
     assert.match(table.stdout, new RegExp(`\\n- alice ${ids.alice}: ROTATE\\. Active and 200 days old`));
+    // Not read (Active, live default) and never used (Inactive carol1) are told apart.
+    assert.deepStrictEqual([rows[0][5], rows[3][5], rows[5][5]], ["not read", "never", date(at(185))]);
   });
 
   it("exit codes: 0 compliant, 1 violations (per --fail-on), 2 bad usage, unknown user or bad exemptions", async () => {
@@ -508,6 +635,46 @@ describe("audit command (IAM emulator)", function () {
     assert.deepStrictEqual(result.vanishedUsers, ["zed"]);
     assert.deepStrictEqual(result.keys.map(view), expectedLive());
     assert.match(r.stderr, /warning: User zed was deleted while the audit ran; it is left out\./);
+  });
+
+  it("a key deleted between ListAccessKeys and GetAccessKeyLastUsed is left out with a warning", async () => {
+    await user("yara");
+    await key("yara", "yara");
+    await deactivate("yara", "yara");
+    try {
+      const { extra, calls } = counted((client) => {
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            const out = await next(args);
+            if (
+              context.commandName === "ListAccessKeysCommand" &&
+              (args.input as { UserName?: string }).UserName === "yara"
+            ) {
+              await admin().send(new iam.DeleteAccessKeyCommand({ UserName: "yara", AccessKeyId: ids.yara }));
+            }
+            return out;
+          },
+          { step: "initialize", name: "testDeleteYaraKey" },
+        );
+        return client;
+      });
+      const { run: r, result } = await runJson(
+        ["audit", "--source", "live", "--exemptions", exemptionsFile],
+        extra,
+      );
+      assert.strictEqual(r.code, 1);
+      assert.deepStrictEqual(calls(), { ListUsers: 1, ListAccessKeys: 9, GetAccessKeyLastUsed: 4 });
+      assert.deepStrictEqual(result.keys.map(view), expectedLive("needed"));
+      assert.strictEqual(result.summary.users, 9);
+      assert.ok(
+        result.warnings.includes(
+          `Key ${ids.yara} of user yara was deleted while the audit ran; it is left out.`,
+        ),
+        result.warnings.join("\n"),
+      );
+    } finally {
+      await admin().send(new iam.DeleteUserCommand({ UserName: "yara" }));
+    }
   });
 
   describe("as the real bin, in a child process", () => {

@@ -17,7 +17,7 @@ import {
   pathFromArn,
   ReportTimeoutError,
 } from "../../audit/report";
-import { AuditKey, baseVerdict, judgeUserKeys } from "../../audit/verdict";
+import { AuditKey, baseVerdict, Finding, judgeUserKeys, verdictNeedsLastUse } from "../../audit/verdict";
 
 const NOW = new Date("2027-06-01T12:00:00Z");
 const daysAgo = (n: number) => new Date(NOW.getTime() - n * 86_400_000).toISOString().replace(".000Z", "Z");
@@ -31,6 +31,7 @@ function key(over: Partial<AuditKey>): AuditKey {
     lastUsedDate: null,
     lastUsedService: null,
     lastUsedRegion: null,
+    lastUsedRead: true,
     source: "live",
     ...over,
   };
@@ -161,6 +162,79 @@ describe("audit verdicts (table)", () => {
   });
 });
 
+describe("audit: which verdicts need the last use (what the live listing may skip)", () => {
+  /** Every kind of key: Active young/old, Inactive young/old, used recently, long ago or never. */
+  const bare: Partial<AuditKey>[] = [
+    { status: "Active", createDate: daysAgo(10) },
+    { status: "Active", createDate: daysAgo(10), lastUsedDate: daysAgo(1) },
+    { status: "Active", createDate: daysAgo(200) },
+    { status: "Active", createDate: daysAgo(200), lastUsedDate: daysAgo(100) },
+    { status: "Inactive", createDate: daysAgo(10) },
+    { status: "Inactive", createDate: daysAgo(10), lastUsedDate: daysAgo(2) },
+    { status: "Inactive", createDate: daysAgo(200) },
+    { status: "Inactive", createDate: daysAgo(200), lastUsedDate: daysAgo(5) },
+    { status: "Inactive", createDate: daysAgo(200), lastUsedDate: daysAgo(150) },
+  ];
+  const kinds = bare.map((k) =>
+    k.lastUsedDate ? { ...k, lastUsedService: "s3", lastUsedRegion: "eu-west-1" } : k,
+  );
+  const unread = (k: AuditKey): AuditKey => ({
+    ...k,
+    lastUsedDate: null,
+    lastUsedService: null,
+    lastUsedRegion: null,
+    lastUsedRead: false,
+  });
+  /** What a finding says apart from the last-use fields themselves. */
+  const judged = (f: Finding) => [
+    f.userName,
+    f.accessKeyId,
+    f.status,
+    f.ageDays,
+    f.verdict,
+    f.reason,
+    f.nextStep,
+    f.exemption,
+  ];
+  const exemptionSets = [
+    [],
+    [{ userName: "u", reason: "ticket 1", expires: "2027-07-01" }],
+    [{ userName: "u", reason: "ticket 2", expires: "2027-05-01" }],
+  ];
+
+  it("only Inactive keys need it", () => {
+    assert.deepStrictEqual(
+      kinds.map((k) => verdictNeedsLastUse(key(k))),
+      [false, false, false, false, true, true, true, true, true],
+    );
+  });
+
+  it("skipping it where it is not needed changes no verdict, reason, next step or exemption (every pair of keys)", () => {
+    let compared = 0;
+    for (const exemptions of exemptionSets) {
+      for (const a of kinds) {
+        for (const b of [undefined, ...kinds]) {
+          const keys = [key(a), ...(b ? [key({ ...b, accessKeyId: "AKIAAAAAAAAAAAAAAAA2" })] : [])];
+          const full = judgeUserKeys(keys, { ...rules, exemptions });
+          const skipped = judgeUserKeys(
+            keys.map((k) => (verdictNeedsLastUse(k) ? k : unread(k))),
+            { ...rules, exemptions },
+          );
+          assert.deepStrictEqual(skipped.map(judged), full.map(judged), JSON.stringify({ a, b, exemptions }));
+          compared += full.length;
+        }
+      }
+    }
+    assert.strictEqual(compared, 3 * (9 + 9 * 9 * 2));
+  });
+
+  it("an Inactive key's verdict does change without it (so it is always read)", () => {
+    const used = key({ status: "Inactive", createDate: daysAgo(200), lastUsedDate: daysAgo(5) });
+    assert.strictEqual(judgeUserKeys([used], rules)[0].verdict, "ok");
+    assert.strictEqual(judgeUserKeys([unread(used)], rules)[0].verdict, "delete");
+  });
+});
+
 describe("audit credential report parsing", () => {
   const header =
     "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation," +
@@ -192,6 +266,7 @@ describe("audit credential report parsing", () => {
         lastUsedDate: "2027-05-30T10:00:00Z",
         lastUsedService: "s3",
         lastUsedRegion: "eu-west-1",
+        lastUsedRead: true,
         source: "report",
       },
       {
@@ -202,6 +277,7 @@ describe("audit credential report parsing", () => {
         lastUsedDate: null,
         lastUsedService: null,
         lastUsedRegion: null,
+        lastUsedRead: true,
         source: "report",
       },
     ]);
@@ -346,6 +422,8 @@ describe("audit command line", () => {
       "eu-west-1",
       "--concurrency",
       "4",
+      "--last-used",
+      "all",
       "--page-size",
       "50",
       "--report-max-age-hours",
@@ -368,6 +446,7 @@ describe("audit command line", () => {
         source: "live",
         failOn: ["rotate", "delete"],
         concurrency: 4,
+        lastUse: "all",
         pageSize: 50,
         reportMaxAgeHours: 1.5,
         reportTimeoutSeconds: 30,
@@ -385,6 +464,7 @@ describe("audit command line", () => {
     [["audit", "--user", "bad name"], /--user "bad name" is not an IAM user name/],
     [["audit", "--path-prefix", "teams"], /--path-prefix must start with "\/"/],
     [["audit", "--fail-on", "ok"], /--fail-on must be one of rotate, delete/],
+    [["audit", "--last-used", "some"], /--last-used must be one of needed, all, not "some"/],
     [["audit", "--verbose"], /Unknown option '--verbose'/],
     [["audit", "alice"], /Unexpected argument "alice" \(name users with --user\)/],
   ];
