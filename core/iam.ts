@@ -38,6 +38,49 @@ export function createIamClient(options: IamClientOptions = {}): iam.IAMClient {
   });
 }
 
+/**
+ * The IAM client every provider call in one process shares (the engine's dynamic-provider host
+ * serves all resources of a deploy), so that its connections are kept alive between calls instead
+ * of one client and one TCP connection per call. `destroy()` leaves it open; it is replaced (and
+ * closed) when the environment it was configured from changes (endpoint, credentials, region).
+ */
+class SharedIamClient extends iam.IAMClient {
+  override destroy(): void {
+    // shared: closed by close() only
+  }
+  close(): void {
+    super.destroy();
+  }
+}
+
+let shared: { key: string; client: SharedIamClient } | undefined;
+const SHARED_ENV = [
+  "AWS_ENDPOINT_URL_IAM",
+  "AWS_ENDPOINT_URL",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_PROFILE",
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+];
+
+export function sharedIamClient(): iam.IAMClient {
+  const key = SHARED_ENV.map((name) => process.env[name] ?? "").join("\n");
+  if (shared?.key !== key) {
+    shared?.client.close();
+    shared = {
+      key,
+      client: new SharedIamClient({
+        region: resolveRegion(),
+        maxAttempts: 8,
+        requestHandler: requestHandlerOptions(),
+      }),
+    };
+  }
+  return shared.client;
+}
+
 /** One access key as IAM reports it, with its last use when asked for. Never holds a secret. */
 export interface KeyRecord {
   userName: string;

@@ -10,7 +10,7 @@ import * as sts from "@aws-sdk/client-sts";
 import { requestHandlerOptions, resolveRegion } from "../../core/aws";
 import { componentNow, MS_PER_HOUR } from "../../core/clock";
 import { KeyInUseError, KeyRotationError, messageOf } from "../../core/errors";
-import { callerAccessKeyId, createIamClient, KeyRecord, listUserKeys } from "../../core/iam";
+import { callerAccessKeyId, KeyRecord, listUserKeys, sharedIamClient } from "../../core/iam";
 import { BOUNDS, DEFAULTS, Failure, integerFailure, userNameFailure } from "../../core/settings";
 import { parseTagValue, TAG_PREFIX } from "../rotation/keyRoles";
 import { isKeyStatus, KeyStatus } from "../../core/types";
@@ -282,7 +282,7 @@ export async function readKey(
   id: string,
   props: AccessKeyOutputs,
 ): Promise<{ id: string; props: AccessKeyOutputs } | undefined> {
-  const client = createIamClient();
+  const client = sharedIamClient();
   try {
     let keys: KeyRecord[];
     try {
@@ -313,7 +313,7 @@ export async function updateKey(
   news: AccessKeyInputs,
 ): Promise<AccessKeyOutputs> {
   if (olds.status !== news.status) {
-    const client = createIamClient();
+    const client = sharedIamClient();
     try {
       if (news.status === "Inactive") await assertNotSelf(client, id, news.userName, "deactivate");
       await client.send(
@@ -393,7 +393,7 @@ export function guardFor(props: AccessKeyOutputs): { deletionGuardHours: number;
 }
 
 export async function removeKey(id: string, props: AccessKeyOutputs): Promise<void> {
-  const client = createIamClient();
+  const client = sharedIamClient();
   try {
     await deleteKey(client, props.userName, id, guardFor(props));
   } catch (err) {

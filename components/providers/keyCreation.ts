@@ -16,7 +16,7 @@ import * as iam from "@aws-sdk/client-iam";
 import { componentNow } from "../../core/clock";
 import { UNKNOWN_VALUE } from "../../core/tokens";
 import { KeyQuotaError, KeyRotationError, messageOf } from "../../core/errors";
-import { createIamClient, getLastUse, KeyRecord } from "../../core/iam";
+import { createIamClient, getLastUse, KeyRecord, sharedIamClient } from "../../core/iam";
 import {
   CLOCK_SKEW_MS,
   describeRole,
@@ -187,7 +187,7 @@ export async function interruptedCreateNotice(
       olds.slot !== inputs.slot ||
       (olds.generation ?? 0) !== inputs.generation);
   if (!creating) return "";
-  const client = createIamClient();
+  const client = sharedIamClient();
   try {
     const tags = readTags(await listUserTags(client, inputs.userName));
     const wanted = tagValue(inputs);
@@ -381,7 +381,7 @@ async function rollBack(
 
 /** Creates (or adopts) the key; idempotent across crashes and lost answers (see the file's comment). */
 export async function createKey(inputs: AccessKeyInputs): Promise<CreateResult> {
-  const client = createIamClient();
+  const client = sharedIamClient();
   try {
     if (inputs.adoptAccessKeyId) return await adoptKey(client, inputs);
     const view = await makeRoom(client, inputs);

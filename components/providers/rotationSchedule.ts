@@ -12,7 +12,7 @@ import { StoredProviderResource } from "./stored";
 import * as keyOps from "./accessKeyOps";
 import { componentNow } from "../../core/clock";
 import * as iam from "@aws-sdk/client-iam";
-import { callerAccessKeyId, createIamClient, getLastUse } from "../../core/iam";
+import { callerAccessKeyId, getLastUse, sharedIamClient } from "../../core/iam";
 import { describeRole, KeyRole, observe, readTags } from "../rotation/keyRoles";
 import { SLOTS } from "../../core/types";
 import { UNKNOWN_VALUE, SCHEDULE_TOKEN, SCHEDULE_TYPE } from "../../core/tokens";
@@ -97,7 +97,7 @@ function describeUnmanaged(
  * drift, a key left by an interrupted deploy, keys found by a first deploy).
  */
 export async function observeKeys(userName: string, plan?: Plan): Promise<ObservedKey[]> {
-  const client = createIamClient();
+  const client = sharedIamClient();
   try {
     const keys = await keyOps.listKeys(client, userName);
     // No key: nothing for a tag to explain (tags of deleted keys are cleaned up by the next create).
@@ -136,7 +136,7 @@ export interface ScheduleSources {
 
 /** GetAccessKeyLastUsed; a key already gone counts as never used. */
 export async function keyLastUse(accessKeyId: string): Promise<KeyUse> {
-  const client = createIamClient();
+  const client = sharedIamClient();
   try {
     const use = await getLastUse(client, accessKeyId);
     return {
@@ -181,7 +181,7 @@ async function planWithUsage(
 
 /** The deployment's own access key id, from the default credential chain. */
 export async function deployerKeyId(): Promise<string | undefined> {
-  const client = createIamClient();
+  const client = sharedIamClient();
   try {
     return await callerAccessKeyId(client);
   } finally {

@@ -3,6 +3,7 @@
  * and settings validation before any AWS call.
  */
 import * as assert from "assert";
+import { storedProviderText } from "../../components/providers/stored";
 import * as pulumi from "@pulumi/pulumi";
 import { AccessKey } from "../../components/providers/accessKey";
 import { RotatingAccessKey, ValidationError } from "../../components";
@@ -190,10 +191,18 @@ describe("RotatingAccessKey wiring (Pulumi mocks)", () => {
     assert.strictEqual(await isSecret(key.accessKeyId), false);
   });
 
-  it("serializes the key provider closure", async () => {
+  it("stores a provider loader that loads the built providers the way the engine's host does", async () => {
     const { accessKeyProvider } = await import("../../components/providers/accessKey");
-    const fn = await pulumi.runtime.serializeFunction(() => accessKeyProvider);
-    assert.ok(fn.text.includes('require("@aws-sdk/client-iam'), "the SDK is required by name, not inlined");
+    const { scheduleProvider } = await import("../../components/providers/rotationSchedule");
+    const text = storedProviderText("AccessKey");
+    assert.ok(text.length < 250, `${text.length} bytes`);
+    // The host evaluates the text as a module whose node_modules paths start at its working
+    // directory (here the repository: the package is not in node_modules, so dist/ is loaded).
+    const requireFromString = require("require-from-string") as (code: string) => { handler(): object };
+    const loaded = requireFromString(text).handler() as Record<string, unknown>;
+    assert.deepStrictEqual(Object.keys(loaded).sort(), Object.keys(accessKeyProvider).sort());
+    const schedule = requireFromString(storedProviderText("RotationSchedule")).handler();
+    assert.deepStrictEqual(Object.keys(schedule).sort(), Object.keys(scheduleProvider).sort());
     assert.ok(AccessKey !== undefined);
   });
 
