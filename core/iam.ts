@@ -41,7 +41,8 @@ export function createIamClient(options: IamClientOptions = {}): iam.IAMClient {
 /**
  * The IAM client every provider call in one process shares (the engine's dynamic-provider host
  * serves all resources of a deploy), so that its connections are kept alive between calls instead
- * of one client and one TCP connection per call. `destroy()` leaves it open; it is replaced (and
+ * of one client and one TCP connection per call, and a throttled IAM slows them all down together.
+ * `destroy()` leaves it open; it is replaced (and
  * closed) when the environment it was configured from changes (endpoint, credentials, region).
  */
 class SharedIamClient extends iam.IAMClient {
@@ -74,6 +75,9 @@ export function sharedIamClient(): iam.IAMClient {
       client: new SharedIamClient({
         region: resolveRegion(),
         maxAttempts: 8,
+        // Adaptive: once IAM throttles, the client slows all its callers down together (every
+        // resource of the deploy shares it), instead of each retrying on its own.
+        retryMode: "adaptive",
         requestHandler: requestHandlerOptions(),
       }),
     };

@@ -7,7 +7,7 @@ import * as assert from "assert";
 import * as iam from "@aws-sdk/client-iam";
 import * as net from "net";
 import { KeyRotationError } from "../../core/errors";
-import { createIamClient } from "../../core/iam";
+import { createIamClient, sharedIamClient } from "../../core/iam";
 import { verifyKey } from "../../components/providers/accessKeyOps";
 
 describe("hard time limits on a hung endpoint", function () {
@@ -77,5 +77,28 @@ describe("hard time limits on a hung endpoint", function () {
     });
     const took = Date.now() - started;
     assert.ok(took >= 1_000 && took < 2_500, `ended after ${took} ms`);
+  });
+});
+
+describe("the providers' shared IAM client", () => {
+  let saved: string | undefined;
+  before(() => {
+    saved = process.env.AWS_ENDPOINT_URL_IAM;
+  });
+  after(() => {
+    if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_IAM;
+    else process.env.AWS_ENDPOINT_URL_IAM = saved;
+  });
+
+  it("is one client per process, replaced when its endpoint or credentials change, with adaptive retries", async () => {
+    process.env.AWS_ENDPOINT_URL_IAM = "http://127.0.0.1:1";
+    const first = sharedIamClient();
+    first.destroy(); // callers destroy their client; the shared one stays usable
+    assert.strictEqual(sharedIamClient(), first);
+    assert.strictEqual(((await first.config.retryStrategy()) as { mode?: string }).mode, "adaptive");
+    process.env.AWS_ENDPOINT_URL_IAM = "http://127.0.0.1:2";
+    const second = sharedIamClient();
+    assert.notStrictEqual(second, first);
+    assert.strictEqual(sharedIamClient(), second);
   });
 });
