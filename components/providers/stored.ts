@@ -1,16 +1,16 @@
 /**
- * What the state stores as a resource's `__provider`: a few hundred bytes that load this package's
- * providers from where the stack runs, instead of a serialized copy of their code (30 to 250 KB
+ * What the state stores as a resource's `__provider`: a loader of this package's providers (about
+ * 100 bytes) from where the stack runs, instead of a serialized copy of their code (30 to 250 KB
  * per user, read and written on every deploy).
  *
- * The engine's dynamic-provider host evaluates the text as a module from the project's folder and
- * calls its `handler()`. The text requires `pulumi-aws-key-rotation/hosted` (the package's exports
- * map: `dist/components/providers/hosted.js`) from the project's node_modules (a consumer stack),
- * or, in this repository's own project, where the package is not in node_modules,
- * `dist/components/providers/hosted.js` under the project folder (built by `npm install` and
- * `npm run build`).
+ * The engine's dynamic-provider host evaluates the text as a module whose node_modules paths start
+ * at the project's folder, and calls its `handler()`. The text requires `pulumi-aws-key-rotation/hosted`
+ * (the package's exports map: `dist/components/providers/hosted.js`): in a consumer stack, the
+ * installed package; in this repository (the root project and the test programs), the link that
+ * `npm install` makes from node_modules/pulumi-aws-key-rotation to the repository
+ * (scripts/link-self.mjs), to the build in dist/.
  *
- * A contract with every state written since: the `./hosted` export and `hosted.js` at that path keep exporting `provider(type)`
+ * A contract with every state written since: the `./hosted` export keeps exporting `provider(type)`
  * for each type below. Delete and Read run the text stored in the state, so the code that runs is
  * always the installed package's.
  */
@@ -24,17 +24,13 @@ export const HOSTED_FILE = "dist/components/providers/hosted.js";
 export type StoredType = typeof ACCESS_KEY_TYPE | typeof SCHEDULE_TYPE | typeof PUBLICATION_TYPE;
 
 /**
- * The module text the state stores for resources of `type` (about 220 bytes; it is stored twice
- * per resource, in its inputs and its outputs). When neither path loads, the engine reports Node's
- * "Cannot find module" for the project folder's `dist/...`: install the package (or, in its own
- * repository, run npm run build).
+ * The module text the state stores for resources of `type` (stored twice per resource, in its
+ * inputs and its outputs). When the package cannot be found from the project's folder, the engine
+ * reports Node's "Cannot find module 'pulumi-aws-key-rotation/hosted'": install the package (in its
+ * own repository: npm install, which builds it and links it).
  */
 export function storedProviderText(type: StoredType): string {
-  return (
-    `exports.handler=function(){var m;try{m=require("${HOSTED_SUBPATH}")}` +
-    `catch(e){if(e.code!=="MODULE_NOT_FOUND")throw e;m=require(process.cwd()+"/${HOSTED_FILE}")}` +
-    `return m.provider("${type}")}`
-  );
+  return `exports.handler=function(){return require("${HOSTED_SUBPATH}").provider("${type}")}`;
 }
 
 /**
