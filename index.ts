@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
+import { newestSourceMtime } from "./core/build";
 import { HOSTED_FILE } from "./components/providers/stored";
 import { RotatingAccessKey } from "./components/rotatingAccessKey";
 import { planUsers, StackConfigInput } from "./components/stackConfig";
@@ -15,18 +16,7 @@ import { planUsers, StackConfigInput } from "./components/stackConfig";
  */
 function assertBuilt(root: string): void {
   const built = path.join(root, HOSTED_FILE);
-  const newest = (dir: string): number =>
-    fs
-      .readdirSync(dir, { withFileTypes: true })
-      .map((e) =>
-        e.isDirectory()
-          ? newest(path.join(dir, e.name))
-          : e.name.endsWith(".ts")
-            ? fs.statSync(path.join(dir, e.name)).mtimeMs
-            : 0,
-      )
-      .reduce((a, b) => Math.max(a, b), 0);
-  const sources = Math.max(newest(path.join(root, "components")), newest(path.join(root, "core")));
+  const sources = newestSourceMtime([path.join(root, "components"), path.join(root, "core")]);
   if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < sources) {
     throw new Error(
       `${HOSTED_FILE} is ${fs.existsSync(built) ? "older than the sources in components/ and core/" : "missing"}: ` +

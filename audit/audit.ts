@@ -15,7 +15,7 @@
 import * as iam from "@aws-sdk/client-iam";
 import { MS_PER_HOUR, parseInstant } from "../core/clock";
 import { Exemption } from "../core/exemptions";
-import { getLastUse, KeyRecord, listUserKeys, mapLimit, paginateUsers } from "../core/iam";
+import { KeyRecord, listUserKeys, mapLimit, paginateUsers, readLastUse } from "../core/iam";
 import { iamActionOf } from "./client";
 import {
   CredentialReportPort,
@@ -182,13 +182,7 @@ async function readUsersKeys(
           keys.push(toAuditKey(key, false));
           continue;
         }
-        try {
-          const use = await getLastUse(client, key.accessKeyId);
-          key.lastUsedDate = use.lastUsedDate;
-          key.lastUsedService = use.serviceName;
-          key.lastUsedRegion = use.region;
-        } catch (err) {
-          if (!(err instanceof iam.NoSuchEntityException)) throw err;
+        if (!(await readLastUse(client, key))) {
           vanishedKeys.push(`${userName} ${key.accessKeyId}`);
           continue;
         }

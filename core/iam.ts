@@ -85,6 +85,23 @@ export function sharedIamClient(): iam.IAMClient {
   return shared.client;
 }
 
+/**
+ * Fills a key's last-use fields from GetAccessKeyLastUsed; false (fields untouched) when the key
+ * no longer exists.
+ */
+export async function readLastUse(client: iam.IAMClient, key: KeyRecord): Promise<boolean> {
+  try {
+    const use = await getLastUse(client, key.accessKeyId);
+    key.lastUsedDate = use.lastUsedDate;
+    key.lastUsedService = use.serviceName;
+    key.lastUsedRegion = use.region;
+    return true;
+  } catch (err) {
+    if (err instanceof iam.NoSuchEntityException) return false;
+    throw err;
+  }
+}
+
 /** One access key as IAM reports it, with its last use when asked for. Never holds a secret. */
 export interface KeyRecord {
   userName: string;
@@ -232,14 +249,7 @@ export async function inventoryUsers(
       const keys = await listUserKeys(client, userName, { pageSize: options.pageSize });
       if (options.withLastUse) {
         for (const key of keys) {
-          try {
-            const use = await getLastUse(client, key.accessKeyId);
-            key.lastUsedDate = use.lastUsedDate;
-            key.lastUsedService = use.serviceName;
-            key.lastUsedRegion = use.region;
-          } catch (err) {
-            if (!(err instanceof iam.NoSuchEntityException)) throw err;
-          }
+          await readLastUse(client, key);
         }
       }
       return keys;

@@ -51,8 +51,9 @@ import {
   stopEmulator,
 } from "../test/support/moto";
 import { REPO_ROOT, RunResult, TestStack } from "../test/support/pulumiCli";
+import { addDays } from "../core/clock";
+import { actionOf } from "../test/support/faultProxy";
 
-const DAY = 86_400_000;
 const COMPONENT_TOKEN = "keyrotation:iam:RotatingAccessKey";
 /** The deployer's key (emulatorEnv); any other signer is a key the deployment made. */
 const DEPLOYER_KEY = emulatorEnv("http://unused").AWS_ACCESS_KEY_ID;
@@ -70,14 +71,6 @@ interface CallTally {
 }
 
 const emptyTally = (): CallTally => ({ deployer: {}, otherKey: {} });
-
-function actionOf(req: http.IncomingMessage, body: string): string {
-  const target = req.headers["x-amz-target"];
-  if (typeof target === "string") return target.split(".").pop() ?? target;
-  const fromBody = new URLSearchParams(body).get("Action");
-  if (fromBody) return fromBody;
-  return new URL(req.url ?? "/", "http://x").searchParams.get("Action") ?? "unknown";
-}
 
 /** Access key id and service of a SigV4 `Authorization` header. */
 function signerOf(req: http.IncomingMessage): { key: string; service: string } {
@@ -103,7 +96,7 @@ class CountingProxy {
       req.on("end", () => {
         const body = Buffer.concat(chunks);
         const signer = signerOf(req);
-        const action = `${signer.service}:${actionOf(req, body.toString("utf8"))}`;
+        const action = `${signer.service}:${actionOf(req, body.toString("utf8")) || "unknown"}`;
         const bucket = signer.key === DEPLOYER_KEY ? this.tally.deployer : this.tally.otherKey;
         bucket[action] = (bucket[action] ?? 0) + 1;
         const upstream = http.request(
@@ -432,7 +425,7 @@ async function benchSize(
   record("no-change preview", pPre, fPre, preCalls);
 
   // A rotation day: 31 days on (past the default 30-day rotation); the floor changes every input.
-  await setClock(new Date(t0.getTime() + 31 * DAY));
+  await setClock(addDays(t0, 31));
   proxy.take();
   const pRot = await timed(pkg, "package: rotation up", () => pkg.up());
   const rotCalls = proxy.take();
@@ -688,7 +681,7 @@ async function main(): Promise<void> {
       const r = await benchSize(n, tarball, proxy, t0, stacks);
       results.push(r);
       // The clock only moves forward, from one size to the next too.
-      t0 = new Date(t0.getTime() + 32 * DAY);
+      t0 = addDays(t0, 32);
       for (const s of stacks.splice(0)) await s.remove();
     }
   } finally {

@@ -24,7 +24,7 @@ export type { KeyStatus };
 
 export { ACCESS_KEY_TOKEN, ACCESS_KEY_TYPE };
 
-/** The provider; its methods only call `ops`, so its serialized closure stays small. */
+/** The provider, which the engine's host loads through `hosted.ts` (the state stores only a loader). */
 export const accessKeyProvider: pulumi.dynamic.ResourceProvider = {
   async check(olds: Partial<ops.AccessKeyInputs>, news: Record<string, unknown>) {
     const { inputs, failures } = ops.checkAccessKeyInputs(news);

@@ -1,7 +1,7 @@
 /**
- * The IAM operations behind the `AccessKey` dynamic resource, in plain functions. The provider
- * object in accessKey.ts is serialized into Pulumi state as a closure, so these functions create
- * their SDK clients when they run and capture only SDK module objects and plain helpers.
+ * The IAM operations behind the `AccessKey` dynamic resource, in plain functions. The state stores
+ * only a loader of the providers (stored.ts); the engine's provider host loads this module from the
+ * installed package, and the IAM calls share its one client (sharedIamClient).
  *
  * No function here puts a secret access key into an error, a log line or a diagnostic.
  */

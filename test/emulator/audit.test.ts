@@ -31,6 +31,7 @@ import {
   startAuthEmulator,
 } from "../support/moto";
 import { registerSecret } from "../support/secretGuard";
+import { newestSourceMtime } from "../../core/build";
 
 const DAY = 86_400_000;
 /** The IAM actions docs/audit.md tells people to grant. */
@@ -685,21 +686,9 @@ describe("audit command (IAM emulator)", function () {
      */
     function binEntry(): string[] {
       const built = path.join(ROOT, "dist/audit/cli.js");
-      const newest = (dir: string): number =>
-        fs
-          .readdirSync(dir, { withFileTypes: true })
-          .map((e) =>
-            e.isDirectory()
-              ? newest(path.join(dir, e.name))
-              : e.name.endsWith(".ts")
-                ? fs.statSync(path.join(dir, e.name)).mtimeMs
-                : 0,
-          )
-          .reduce((a, b) => Math.max(a, b), 0);
       if (
         fs.existsSync(built) &&
-        fs.statSync(built).mtimeMs >
-          Math.max(newest(path.join(ROOT, "audit")), newest(path.join(ROOT, "core")))
+        fs.statSync(built).mtimeMs > newestSourceMtime([path.join(ROOT, "audit"), path.join(ROOT, "core")])
       )
         return [built];
       return ["-r", "ts-node/register/transpile-only", path.join(ROOT, "audit/cli.ts")];

@@ -38,7 +38,7 @@ interface ActiveRule extends FaultRule {
 }
 
 /** The API action of a request: the Query protocol's `Action`, or the JSON protocol's target. */
-function actionOf(req: http.IncomingMessage, body: string): string {
+export function actionOf(req: http.IncomingMessage, body: string): string {
   const target = req.headers["x-amz-target"];
   if (typeof target === "string") return target.split(".").pop() ?? target;
   const fromBody = new URLSearchParams(body).get("Action");
