@@ -26,15 +26,50 @@ export interface IamClientOptions extends TimeLimits {
   retryMode?: "standard" | "adaptive";
 }
 
+type RetryStrategyV2 = Awaited<ReturnType<iam.IAMClient["config"]["retryStrategy"]>> & {
+  acquireInitialRetryToken(scope: string): Promise<unknown>;
+  refreshRetryTokenForRetry(token: unknown, info: { error?: unknown }): Promise<unknown>;
+  recordSuccess(token: unknown): void;
+};
+
+/**
+ * The SDK's retry strategy for `mode`, except that IAM's LimitExceeded fails at once. The SDK
+ * counts it as throttling and retries it with growing delays (and, in adaptive mode, slows every
+ * other call of the client down); but IAM answers it for a quota (tags per user, keys per user),
+ * which waiting does not change. IAM's rate limit answers Throttling, which is still retried.
+ */
+export function quotaAwareRetryStrategy(mode: "standard" | "adaptive", maxAttempts: number): RetryStrategyV2 {
+  const donor = new iam.IAMClient({ region: "us-east-1", retryMode: mode, maxAttempts });
+  const pending = donor.config.retryStrategy() as Promise<RetryStrategyV2>;
+  donor.destroy();
+  let inner: RetryStrategyV2 | undefined;
+  return {
+    mode,
+    async acquireInitialRetryToken(scope: string) {
+      inner ??= await pending;
+      return inner.acquireInitialRetryToken(scope);
+    },
+    async refreshRetryTokenForRetry(token: unknown, info: { error?: unknown }) {
+      if (info.error instanceof iam.LimitExceededException) throw info.error;
+      inner ??= await pending;
+      return inner.refreshRetryTokenForRetry(token, info);
+    },
+    recordSuccess(token: unknown) {
+      inner?.recordSuccess(token);
+    },
+  } as unknown as RetryStrategyV2;
+}
+
 export function createIamClient(options: IamClientOptions = {}): iam.IAMClient {
+  const maxAttempts = options.maxAttempts ?? 8;
   return new iam.IAMClient({
     region: resolveRegion(options.region),
-    maxAttempts: options.maxAttempts ?? 8,
+    maxAttempts,
+    retryStrategy: quotaAwareRetryStrategy(options.retryMode ?? "standard", maxAttempts),
     requestHandler: requestHandlerOptions(options),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
-    ...(options.retryMode ? { retryMode: options.retryMode } : {}),
   });
 }
 
@@ -78,6 +113,7 @@ export function sharedIamClient(): iam.IAMClient {
         // Adaptive: once IAM throttles, the client slows all its callers down together (every
         // resource of the deploy shares it), instead of each retrying on its own.
         retryMode: "adaptive",
+        retryStrategy: quotaAwareRetryStrategy("adaptive", 8),
         requestHandler: requestHandlerOptions(),
       }),
     };

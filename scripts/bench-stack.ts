@@ -1,5 +1,6 @@
 /**
- * `npm run bench:stack [-- --users 10,100,1000] [--json FILE] [--ref GIT_REF] [--keep-state DIR]`
+ * `npm run bench:stack [-- --users 10,100,1000] [--json FILE] [--ref GIT_REF] [--keep-state DIR]
+ *   [--rotation-max-users N] [--skip-checkpoints]`
  *
  * What a stack of N `RotatingAccessKey`s costs next to the cheapest stack Pulumi can have with the
  * same resource graph. For each N (default 100), in one run and side by side:
@@ -26,6 +27,12 @@
  * default parallelism. Checks that each phase did what it is meant to measure (no-change
  * previews plan no change, every user has two keys after the rotation, every floor resource
  * updated, the floor made no IAM call) fail the run when they do not hold.
+ *
+ * `--rotation-max-users N` runs the rotation day only for sizes up to N (the longest phase; at
+ * 1,000 users each of its two ups takes tens of minutes here). `--skip-checkpoints` runs every
+ * command of both stacks with `PULUMI_SKIP_CHECKPOINTS=true` (the engine saves the state once at
+ * the end instead of after every step): not how stacks are deployed, but it shows how much of the
+ * time is the engine's own checkpointing. The report's header says when it was set.
  *
  * `--keep-state DIR` writes every `pulumi stack export` measured into DIR. Temporary folders,
  * stacks and the emulator are removed at the end, on failure and on Ctrl-C too.
@@ -338,15 +345,21 @@ async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<u
 
 interface SizeResult {
   users: number;
-  times: Record<Phase, { package: number; floor: number }>;
-  changes: Record<Phase, { package: Record<string, number>; floor: Record<string, number> }>;
+  /** The phases run (the rotation day is left out above `--rotation-max-users`). */
+  phases: Phase[];
+  times: Partial<Record<Phase, { package: number; floor: number }>>;
+  changes: Partial<Record<Phase, { package: Record<string, number>; floor: Record<string, number> }>>;
   /** Per user, after the first up: resources of each package type, and what the floor mirrors. */
   shapePerUser: Record<string, number>;
   /** How many users have each subtree (one entry when all users look alike). */
   distinctShapes: Record<string, number>;
-  state: Record<"after first up" | "after rotation up", { package: StateFigures; floor: StateFigures }>;
+  state: Partial<
+    Record<"after first up" | "after rotation up", { package: StateFigures; floor: StateFigures }>
+  >;
   /** IAM calls per user (calls / N), by phase and `service:Action`. */
-  callsPerUser: Record<Phase, { deployer: Record<string, number>; otherKey: Record<string, number> }>;
+  callsPerUser: Partial<
+    Record<Phase, { deployer: Record<string, number>; otherKey: Record<string, number> }>
+  >;
   floorCalls: number;
   checks: [string, boolean][];
 }
@@ -364,6 +377,7 @@ async function benchSize(
   proxy: CountingProxy,
   t0: Date,
   stacks: TestStack[],
+  options: { rotation: boolean; skipCheckpoints: boolean },
 ): Promise<SizeResult> {
   process.stderr.write(`\n${n} users\n`);
   await resetEmulator();
@@ -379,7 +393,10 @@ async function benchSize(
   const floorProject = new ConsumerProject();
   fs.writeFileSync(path.join(floorProject.dir, "index.ts"), FLOOR_PROGRAM);
 
-  const env = emulatorEnv(proxy.endpoint);
+  const env = {
+    ...emulatorEnv(proxy.endpoint),
+    ...(options.skipCheckpoints ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {}),
+  };
   const pkg = new TestStack({ projectDir: pkgProject.dir, stackName: "bench", env });
   stacks.push(pkg);
   const floor = new TestStack({ projectDir: floorProject.dir, stackName: "floor", env });
@@ -387,9 +404,9 @@ async function benchSize(
   await pkg.init();
   await floor.init();
 
-  const times = {} as SizeResult["times"];
-  const changes = {} as SizeResult["changes"];
-  const calls = {} as SizeResult["callsPerUser"];
+  const times: SizeResult["times"] = {};
+  const changes: SizeResult["changes"] = {};
+  const calls: SizeResult["callsPerUser"] = {};
   let floorCalls = 0;
   const record = (phase: Phase, p: PhaseResult, f: PhaseResult, tally: CallTally) => {
     times[phase] = { package: p.seconds, floor: f.seconds };
@@ -425,15 +442,20 @@ async function benchSize(
   record("no-change preview", pPre, fPre, preCalls);
 
   // A rotation day: 31 days on (past the default 30-day rotation); the floor changes every input.
-  await setClock(addDays(t0, 31));
-  proxy.take();
-  const pRot = await timed(pkg, "package: rotation up", () => pkg.up());
-  const rotCalls = proxy.take();
-  writeFloor(2);
-  const fRot = await floorRun("floor: rotation up (every input changed)", () => floor.up());
-  record("rotation up", pRot, fRot, rotCalls);
-  const pState2 = await stateFigures(pkg, n, `${n}-package-rotation-up`);
-  const fState2 = await stateFigures(floor, n, `${n}-floor-rotation-up`);
+  let rotation:
+    { pRot: PhaseResult; fRot: PhaseResult; pState2: StateFigures; fState2: StateFigures } | undefined;
+  if (options.rotation) {
+    await setClock(addDays(t0, 31));
+    proxy.take();
+    const pRot = await timed(pkg, "package: rotation up", () => pkg.up());
+    const rotCalls = proxy.take();
+    writeFloor(2);
+    const fRot = await floorRun("floor: rotation up (every input changed)", () => floor.up());
+    record("rotation up", pRot, fRot, rotCalls);
+    const pState2 = await stateFigures(pkg, n, `${n}-package-rotation-up`);
+    const fState2 = await stateFigures(floor, n, `${n}-floor-rotation-up`);
+    rotation = { pRot, fRot, pState2, fState2 };
+  }
 
   // Checks: the runs did what they are meant to measure.
   const shapeCounts = countTypes(shape);
@@ -441,21 +463,31 @@ async function benchSize(
     .filter(([t]) => t.startsWith("pulumi-nodejs:dynamic/"))
     .reduce((a, [, c]) => a + c, 0);
   const noChange = (c: Record<string, number>) => Object.keys(c).every((k) => k === "same");
-  let twoKeys = 0;
+  const keyCounts = new Map<number, number>();
   await mapLimit(users, 8, async (u) => {
     const out = await admin.send(new iam.ListAccessKeysCommand({ UserName: u }));
-    if ((out.AccessKeyMetadata ?? []).length === 2) twoKeys += 1;
+    const count = (out.AccessKeyMetadata ?? []).length;
+    keyCounts.set(count, (keyCounts.get(count) ?? 0) + 1);
   });
   admin.destroy();
+  const expectKeys = rotation ? 2 : 1;
+  const withExpected = keyCounts.get(expectKeys) ?? 0;
   const checks: [string, boolean][] = [
     [`every user's subtree alike (${distinct.size} distinct)`, distinct.size === 1],
     ["package preview plans no change", noChange(pPre.changes)],
     ["floor preview plans no change", noChange(fPre.changes)],
-    [`rotation up: every user has two keys in IAM (${twoKeys}/${n})`, twoKeys === n],
     [
-      `floor rotation up updated every custom resource (${fRot.changes.update ?? 0}/${n * floorCustomPerUser})`,
-      (fRot.changes.update ?? 0) === n * floorCustomPerUser,
+      `${rotation ? "rotation up" : "first up"}: every user has ${expectKeys} key(s) in IAM (${withExpected}/${n})`,
+      withExpected === n,
     ],
+    ...(rotation
+      ? ([
+          [
+            `floor rotation up updated every custom resource (${rotation.fRot.changes.update ?? 0}/${n * floorCustomPerUser})`,
+            (rotation.fRot.changes.update ?? 0) === n * floorCustomPerUser,
+          ],
+        ] as [string, boolean][])
+      : []),
     [`floor made no IAM call (${floorCalls})`, floorCalls === 0],
   ];
   for (const [name, ok] of checks) process.stderr.write(`  ${ok ? "PASS" : "FAIL"} ${name}\n`);
@@ -469,13 +501,16 @@ async function benchSize(
   });
   return {
     users: n,
+    phases: PHASES.filter((p) => times[p] !== undefined),
     times,
     changes,
     shapePerUser: countTypes(shape),
     distinctShapes: Object.fromEntries(distinct),
     state: {
       "after first up": { package: strip(pState1), floor: strip(fState1) },
-      "after rotation up": { package: strip(pState2), floor: strip(fState2) },
+      ...(rotation
+        ? { "after rotation up": { package: strip(rotation.pState2), floor: strip(rotation.fState2) } }
+        : {}),
     },
     callsPerUser: calls,
     floorCalls,
@@ -501,14 +536,14 @@ const num = (x: number | undefined) => (x === undefined ? "-" : String(Math.roun
 function report(r: SizeResult): string[] {
   const out: string[] = [];
   out.push(``, `## ${r.users} users`, ``);
-  const rows: (string | number)[][] = PHASES.map((p) => [
-    `${p} (s)`,
-    r.times[p].package.toFixed(1),
-    r.times[p].floor.toFixed(1),
-    ratio(r.times[p].package, r.times[p].floor),
-  ]);
-  for (const when of ["after first up", "after rotation up"] as const) {
-    const s = r.state[when];
+  const phases = r.phases;
+  const rows: (string | number)[][] = phases.map((p) => {
+    const t = r.times[p] as { package: number; floor: number };
+    return [`${p} (s)`, t.package.toFixed(1), t.floor.toFixed(1), ratio(t.package, t.floor)];
+  });
+  const states = (["after first up", "after rotation up"] as const).filter((w) => r.state[w] !== undefined);
+  for (const when of states) {
+    const s = r.state[when] as { package: StateFigures; floor: StateFigures };
     rows.push([
       `state ${when} (stored, compact JSON bytes/user)`,
       s.package.storedBytesPerUser,
@@ -522,9 +557,9 @@ function report(r: SizeResult): string[] {
       ratio(s.package.exportBytesPerUser, s.floor.exportBytesPerUser),
     ]);
   }
-  for (const p of PHASES) {
+  for (const p of phases) {
     const total = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
-    const c = r.callsPerUser[p];
+    const c = r.callsPerUser[p] as { deployer: Record<string, number>; otherKey: Record<string, number> };
     rows.push([
       `IAM calls/user, ${p}`,
       num(total(c.deployer) + total(c.otherKey)),
@@ -535,14 +570,14 @@ function report(r: SizeResult): string[] {
   out.push(...table(["phase", "package", "floor", "ratio"], rows));
 
   out.push(``, `Engine changes per phase (package / floor):`);
-  for (const p of PHASES) {
-    out.push(`- ${p}: ${JSON.stringify(r.changes[p].package)} / ${JSON.stringify(r.changes[p].floor)}`);
+  for (const p of phases) {
+    out.push(`- ${p}: ${JSON.stringify(r.changes[p]?.package)} / ${JSON.stringify(r.changes[p]?.floor)}`);
   }
   out.push(``, `Resources per user (package type -> floor mirror), after the first up:`);
   for (const [t, c] of Object.entries(r.shapePerUser)) out.push(`- ${t}: ${c}`);
 
-  for (const when of ["after first up", "after rotation up"] as const) {
-    const s = r.state[when];
+  for (const when of states) {
+    const s = r.state[when] as { package: StateFigures; floor: StateFigures };
     out.push(
       ``,
       `State per user by resource type, ${when} (compact JSON bytes per user, resources per user in parentheses; __provider is the serialized provider closure, inputs and outputs):`,
@@ -587,21 +622,21 @@ function report(r: SizeResult): string[] {
   }
 
   out.push(``, `IAM calls per user by action (calls / ${r.users}), signed with the deployer's key:`);
-  const actions = new Set(PHASES.flatMap((p) => Object.keys(r.callsPerUser[p].deployer)));
+  const actions = new Set(phases.flatMap((p) => Object.keys(r.callsPerUser[p]?.deployer ?? {})));
   out.push(
     ...table(
-      ["action", ...PHASES],
-      [...actions].sort().map((a) => [a, ...PHASES.map((p) => num(r.callsPerUser[p].deployer[a] ?? 0))]),
+      ["action", ...phases],
+      [...actions].sort().map((a) => [a, ...phases.map((p) => num(r.callsPerUser[p]?.deployer[a] ?? 0))]),
     ),
   );
-  const verify = new Set(PHASES.flatMap((p) => Object.keys(r.callsPerUser[p].otherKey)));
+  const verify = new Set(phases.flatMap((p) => Object.keys(r.callsPerUser[p]?.otherKey ?? {})));
   out.push(``, `Verification calls per user (signed with a key the deployment created):`);
   if (verify.size === 0) out.push(`(none)`);
   else
     out.push(
       ...table(
-        ["action", ...PHASES],
-        [...verify].sort().map((a) => [a, ...PHASES.map((p) => num(r.callsPerUser[p].otherKey[a] ?? 0))]),
+        ["action", ...phases],
+        [...verify].sort().map((a) => [a, ...phases.map((p) => num(r.callsPerUser[p]?.otherKey[a] ?? 0))]),
       ),
     );
   out.push(``);
@@ -618,8 +653,14 @@ async function main(): Promise<void> {
       json: { type: "string" },
       ref: { type: "string" },
       "keep-state": { type: "string" },
+      "rotation-max-users": { type: "string" },
+      "skip-checkpoints": { type: "boolean", default: false },
     },
   });
+  const rotationMax =
+    values["rotation-max-users"] === undefined ? Infinity : Number(values["rotation-max-users"]);
+  if (!(rotationMax >= 0)) throw new Error(`--rotation-max-users: ${values["rotation-max-users"]}`);
+  const skipCheckpoints = values["skip-checkpoints"] === true;
   if (values["keep-state"]) {
     stateDir = path.resolve(values["keep-state"]);
     fs.mkdirSync(stateDir, { recursive: true });
@@ -678,7 +719,10 @@ async function main(): Promise<void> {
     await proxy.start();
     let t0 = new Date(Math.ceil(Date.now() / 1000) * 1000 + 3_600_000);
     for (const n of sizes) {
-      const r = await benchSize(n, tarball, proxy, t0, stacks);
+      const r = await benchSize(n, tarball, proxy, t0, stacks, {
+        rotation: n <= rotationMax,
+        skipCheckpoints,
+      });
       results.push(r);
       // The clock only moves forward, from one size to the next too.
       t0 = addDays(t0, 32);
@@ -695,7 +739,10 @@ async function main(): Promise<void> {
     ``,
     `Node ${process.version}, Pulumi CLI (scripts/pulumi-cli.sh), moto on loopback; ${os.cpus().length} CPUs, ` +
       `load average at the end ${load.join(" ")}; total ${Math.round((Date.now() - started) / 1000)} s. ` +
-      `Wall-clock seconds of each CLI command (up with --skip-preview, default parallelism).`,
+      `Wall-clock seconds of each CLI command (up with --skip-preview, default parallelism)` +
+      (skipCheckpoints
+        ? `; every command with PULUMI_SKIP_CHECKPOINTS=true (state saved once at the end, not after each step).`
+        : `.`),
     `Package packed from the ${packed}.`,
   );
   for (const r of results) out.push(...report(r));
@@ -707,6 +754,7 @@ async function main(): Promise<void> {
       cpus: os.cpus().length,
       loadAverageAtEnd: os.loadavg(),
       totalSeconds: Math.round((Date.now() - started) / 1000),
+      skipCheckpoints,
       results,
     };
     fs.writeFileSync(values.json, JSON.stringify(doc, null, 2) + "\n");

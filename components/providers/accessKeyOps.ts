@@ -12,7 +12,7 @@ import { componentNow, MS_PER_HOUR } from "../../core/clock";
 import { KeyInUseError, KeyRotationError, messageOf } from "../../core/errors";
 import { callerAccessKeyId, KeyRecord, listUserKeys, sharedIamClient } from "../../core/iam";
 import { BOUNDS, DEFAULTS, Failure, integerFailure, userNameFailure } from "../../core/settings";
-import { parseTagValue, TAG_PREFIX } from "../rotation/keyRoles";
+import { parseTagValue, pendingTagKey, TAG_PREFIX } from "../rotation/keyRoles";
 import { isKeyStatus, KeyStatus } from "../../core/types";
 
 export type { KeyStatus };
@@ -120,14 +120,54 @@ export function userMissing(userName: string, cause: unknown): KeyRotationError 
   );
 }
 
+/** How long a listing that found no key spares the same user's key check and create their reads. */
+export const KEYLESS_FRESH_MS = 5 * 60_000;
+
+/** Users this process listed moments ago and found without any key: user name -> client and time. */
+const keyless = new Map<string, { client: iam.IAMClient; at: number }>();
+/** Orders listings and creates: a listing that began before a create must not mark the user keyless. */
+let sequence = 0;
+const createStarted = new Map<string, number>();
+
+/**
+ * Whether `client` listed the user's keys within KEYLESS_FRESH_MS and found none, and this process
+ * has not created one since. The schedule's check lists every user at the start of the deploy, so
+ * a user's first key needs no second listing and no tag read moments later: a user without keys
+ * holds nothing an interrupted create could have left (a key) and nothing to make room for. What
+ * someone else does meanwhile stays safe: a key they create makes CreateAccessKey succeed next to
+ * it or fail with LimitExceeded, which lists again. Entries belong to one shared client (a changed
+ * endpoint or credentials starts afresh).
+ */
+export function recentlyKeyless(client: iam.IAMClient, userName: string): boolean {
+  const seen = keyless.get(userName);
+  return seen !== undefined && seen.client === client && Date.now() - seen.at < KEYLESS_FRESH_MS;
+}
+
+/** Drops the user's "no key" observation (before this process creates a key for the user). */
+export function forgetKeyless(userName?: string): void {
+  if (userName === undefined) {
+    keyless.clear();
+    createStarted.clear();
+    return;
+  }
+  keyless.delete(userName);
+  createStarted.set(userName, ++sequence);
+}
+
 /** The user's keys, oldest first (the shared inventory), with a clear error for a missing user. */
 export async function listKeys(client: iam.IAMClient, userName: string): Promise<KeyRecord[]> {
+  const at = Date.now();
+  const listing = ++sequence;
+  let keys: KeyRecord[];
   try {
-    return await listUserKeys(client, userName);
+    keys = await listUserKeys(client, userName);
   } catch (err) {
     if (err instanceof iam.NoSuchEntityException) throw userMissing(userName, err);
     throw err;
   }
+  if (keys.length > 0) keyless.delete(userName);
+  else if (listing > (createStarted.get(userName) ?? 0)) keyless.set(userName, { client, at });
+  return keys;
 }
 
 /** Every tag of the user, with a clear error for a missing user. */
@@ -264,17 +304,25 @@ export async function assertNotSelf(
   );
 }
 
-/** Deletes a key after the last-used guard; a key already gone counts as deleted. */
+/**
+ * Deletes a key after the last-used guard; a key already gone counts as deleted. Its tag goes with
+ * it, and with `slot` (the key's slot, "" for a standalone key) the slot's cleared intent tag too,
+ * in the same UntagUser call (a create of the slot runs before or after a delete, never during it).
+ */
 export async function deleteKey(
   client: iam.IAMClient,
   userName: string,
   accessKeyId: string,
   guard: { deletionGuardHours: number; forceDelete: boolean },
+  slot?: string,
 ): Promise<void> {
   await assertNotSelf(client, accessKeyId, userName, "delete");
   if (!guard.forceDelete) await assertUnused(client, accessKeyId, userName, guard.deletionGuardHours);
   await deleteAccessKeyQuietly(client, userName, accessKeyId);
-  await untagUser(client, userName, [TAG_PREFIX + accessKeyId]);
+  await untagUser(client, userName, [
+    TAG_PREFIX + accessKeyId,
+    ...(slot === undefined ? [] : [pendingTagKey(slot)]),
+  ]);
 }
 
 /** The key as IAM has it now; `undefined` when it (or its user) no longer exists. */
@@ -395,7 +443,7 @@ export function guardFor(props: AccessKeyOutputs): { deletionGuardHours: number;
 export async function removeKey(id: string, props: AccessKeyOutputs): Promise<void> {
   const client = sharedIamClient();
   try {
-    await deleteKey(client, props.userName, id, guardFor(props));
+    await deleteKey(client, props.userName, id, guardFor(props), props.slot ?? "");
   } catch (err) {
     if (err instanceof KeyRotationError && err.cause instanceof iam.NoSuchEntityException) return;
     throw err;

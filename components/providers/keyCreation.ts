@@ -1,7 +1,8 @@
 /**
  * Creating (or adopting) one access key, safe under faults:
  *
- * 1. look at the user: keys, this package's tags, and the role of each key (keyRoles.ts);
+ * 1. look at the user: keys, this package's tags, and the role of each key (keyRoles.ts); a user
+ *    this process listed moments ago without any key is not read again (recentlyKeyless);
  * 2. make room: delete what an interrupted create left behind (a key whose secret never reached
  *    the engine), the key this one replaces (after the last-used guard), and tags of keys that no
  *    longer exist; wait until IAM stops listing deleted keys; refuse at the two-key or tag limit
@@ -9,8 +10,8 @@
  * 3. record the intent on the user (`keyrotation:pending-<slot>`), then CreateAccessKey with no
  *    automatic retry: after a lost answer, IAM is asked what happened, a key the lost answer
  *    created is deleted (its secret is gone), and only then is the create tried again;
- * 4. tag the key with its slot, clear the intent, then set it Inactive or wait until it works;
- *    any failure here deletes the new key again.
+ * 4. tag the key with its slot and clear the intent (one TagUser call), then set it Inactive or
+ *    wait until it works; any failure here deletes the new key again.
  */
 import * as iam from "@aws-sdk/client-iam";
 import { componentNow } from "../../core/clock";
@@ -24,6 +25,7 @@ import {
   KeyRole,
   LEFTOVER_WINDOW_MS,
   MAX_USER_TAGS,
+  clearedPendingTag,
   pendingTagKey,
   pendingTagValue,
   readTags,
@@ -36,8 +38,10 @@ import {
   AccessKeyOutputs,
   deleteAccessKeyQuietly,
   deleteKey,
+  forgetKeyless,
   listKeys,
   listUserTags,
+  recentlyKeyless,
   untagUser,
   userMissing,
   verifyKey,
@@ -188,6 +192,8 @@ export async function interruptedCreateNotice(
       (olds.generation ?? 0) !== inputs.generation);
   if (!creating) return "";
   const client = sharedIamClient();
+  // The schedule's check just listed the user without keys: nothing can be left over.
+  if (recentlyKeyless(client, inputs.userName)) return "";
   try {
     const tags = readTags(await listUserTags(client, inputs.userName));
     const wanted = tagValue(inputs);
@@ -213,8 +219,26 @@ export async function interruptedCreateNotice(
   }
 }
 
+/** The user's view when this process listed the user moments ago and found no key (no IAM call). */
+const KEYLESS_VIEW: UserView = {
+  keys: [],
+  roles: new Map(),
+  tags: { keyTags: new Map(), pending: [], pendingKeys: new Set(), total: 0 },
+};
+
+/** What refusing at the tag limit says; `needed` counts the slot tag and, if absent, the intent tag. */
+function tagLimitError(userName: string, total: number, needed: number, cause?: unknown): KeyRotationError {
+  return new KeyRotationError(
+    `IAM user "${userName}" has ${total} tags, and IAM allows ${MAX_USER_TAGS}; a new key needs ` +
+      `${needed} free (its slot tag and, while it is created, the intent tag). Remove tags that other ` +
+      `tools set on the user (aws iam list-user-tags --user-name ${userName}), then run pulumi up again.`,
+    { cause },
+  );
+}
+
 /** Deletes leftovers, the replaced key and stale tags; refuses at the key or tag limit. */
 async function makeRoom(client: iam.IAMClient, inputs: AccessKeyInputs): Promise<UserView> {
+  if (!inputs.replacesAccessKeyId && recentlyKeyless(client, inputs.userName)) return KEYLESS_VIEW;
   const view = await viewUser(client, inputs.userName, inputs);
   const deleted = await removeLeftovers(client, inputs, view);
   if (inputs.replacesAccessKeyId && view.keys.some((k) => k.accessKeyId === inputs.replacesAccessKeyId)) {
@@ -230,15 +254,8 @@ async function makeRoom(client: iam.IAMClient, inputs: AccessKeyInputs): Promise
   let now = deleted.length > 0 ? await viewUser(client, inputs.userName, inputs) : view;
   if (now.keys.length >= 2) now = await settle(client, inputs, now);
   if (now.keys.length >= 2) throw quotaError(inputs.userName, now);
-  const hasIntent = now.tags.pending.some((p) => p.slot === inputs.slot);
-  const free = MAX_USER_TAGS - now.tags.total;
-  if (free < (hasIntent ? 1 : 2)) {
-    throw new KeyRotationError(
-      `IAM user "${inputs.userName}" has ${now.tags.total} tags, and IAM allows ${MAX_USER_TAGS}; a new key needs ` +
-        `${hasIntent ? 1 : 2} free (its slot tag and, while it is created, the intent tag). Remove tags that other ` +
-        `tools set on the user (aws iam list-user-tags --user-name ${inputs.userName}), then run pulumi up again.`,
-    );
-  }
+  const needed = now.tags.pendingKeys.has(pendingTagKey(inputs.slot)) ? 1 : 2;
+  if (MAX_USER_TAGS - now.tags.total < needed) throw tagLimitError(inputs.userName, now.tags.total, needed);
   return now;
 }
 
@@ -331,20 +348,24 @@ async function createInIam(
   }
 }
 
-/** Tags the new key with its slot, clears the intent, then sets it Inactive or waits until it works. */
+/** Tags the new key with its slot and clears the intent in one call, then sets it Inactive or waits until it works. */
 async function finishNewKey(
   client: iam.IAMClient,
   inputs: AccessKeyInputs,
   accessKeyId: string,
   secretAccessKey: string,
 ): Promise<void> {
-  await client.send(
-    new iam.TagUserCommand({
-      UserName: inputs.userName,
-      Tags: [{ Key: TAG_PREFIX + accessKeyId, Value: tagValue(inputs) }],
-    }),
-  );
-  await untagUser(client, inputs.userName, [pendingTagKey(inputs.slot)]);
+  try {
+    await client.send(
+      new iam.TagUserCommand({
+        UserName: inputs.userName,
+        Tags: [{ Key: TAG_PREFIX + accessKeyId, Value: tagValue(inputs) }, clearedPendingTag(inputs.slot)],
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof iam.LimitExceededException)) throw err;
+    throw tagLimitError(inputs.userName, readTags(await listUserTags(client, inputs.userName)).total, 1, err);
+  }
   if (inputs.status === "Inactive") {
     await client.send(
       new iam.UpdateAccessKeyCommand({
@@ -379,6 +400,35 @@ async function rollBack(
   throw failure;
 }
 
+/**
+ * Writes the intent before CreateAccessKey. At IAM's tag limit (possible only when makeRoom did not
+ * read the tags, for a user just listed without keys) it refuses as makeRoom would, with the count.
+ */
+async function recordIntent(client: iam.IAMClient, inputs: AccessKeyInputs, at: Date): Promise<void> {
+  try {
+    await client.send(
+      new iam.TagUserCommand({
+        UserName: inputs.userName,
+        Tags: [
+          {
+            Key: pendingTagKey(inputs.slot),
+            Value: pendingTagValue({ generation: inputs.generation, at: at.toISOString() }),
+          },
+        ],
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof iam.LimitExceededException)) throw err;
+    const tags = readTags(await listUserTags(client, inputs.userName));
+    throw tagLimitError(
+      inputs.userName,
+      tags.total,
+      tags.pendingKeys.has(pendingTagKey(inputs.slot)) ? 1 : 2,
+      err,
+    );
+  }
+}
+
 /** Creates (or adopts) the key; idempotent across crashes and lost answers (see the file's comment). */
 export async function createKey(inputs: AccessKeyInputs): Promise<CreateResult> {
   const client = sharedIamClient();
@@ -386,17 +436,8 @@ export async function createKey(inputs: AccessKeyInputs): Promise<CreateResult> 
     if (inputs.adoptAccessKeyId) return await adoptKey(client, inputs);
     const view = await makeRoom(client, inputs);
     const intentAt = componentNow();
-    await client.send(
-      new iam.TagUserCommand({
-        UserName: inputs.userName,
-        Tags: [
-          {
-            Key: pendingTagKey(inputs.slot),
-            Value: pendingTagValue({ generation: inputs.generation, at: intentAt.toISOString() }),
-          },
-        ],
-      }),
-    );
+    forgetKeyless(inputs.userName);
+    await recordIntent(client, inputs, intentAt);
     const created = await createInIam(client, inputs, view.keys, intentAt);
     const accessKeyId = created.AccessKeyId as string;
     const secretAccessKey = created.SecretAccessKey as string;

@@ -5,7 +5,8 @@
  * - `keyrotation:<accessKeyId>` = `slot=a generation=3` (a slot key), `managed` (a standalone key)
  *   or `adopted` (a pre-existing key taken over), once the key exists;
  * - `keyrotation:pending-<slot>` (`keyrotation:pending` for a standalone key) = `generation=3
- *   at=<ISO-8601>`, just before CreateAccessKey, removed once the key is tagged.
+ *   at=<ISO-8601>`, just before CreateAccessKey; cleared (set to the empty value, which means "no
+ *   intent") by the same TagUser call that tags the new key.
  *
  * A key created after a pending intent and never tagged is what an interrupted create left behind
  * (a lost answer, a killed deployment): its secret never reached the engine, so nobody can hold
@@ -73,18 +74,26 @@ function parsePending(key: string, value: string): PendingIntent | undefined {
 export function readTags(tags: readonly { Key?: string; Value?: string }[]): {
   keyTags: Map<string, string>;
   pending: PendingIntent[];
+  /** Every `keyrotation:pending…` tag key on the user, with an intent or cleared. */
+  pendingKeys: Set<string>;
   total: number;
 } {
   const keyTags = new Map<string, string>();
   const pending: PendingIntent[] = [];
+  const pendingKeys = new Set<string>();
   for (const tag of tags) {
     if (!tag.Key?.startsWith(TAG_PREFIX)) continue;
     const intent = parsePending(tag.Key, tag.Value ?? "");
     if (intent) pending.push(intent);
-    else if (!tag.Key.startsWith(TAG_PREFIX + PENDING))
-      keyTags.set(tag.Key.slice(TAG_PREFIX.length), tag.Value ?? "");
+    if (tag.Key.startsWith(TAG_PREFIX + PENDING)) pendingKeys.add(tag.Key);
+    else keyTags.set(tag.Key.slice(TAG_PREFIX.length), tag.Value ?? "");
   }
-  return { keyTags, pending, total: tags.length };
+  return { keyTags, pending, pendingKeys, total: tags.length };
+}
+
+/** The tag that clears a slot's intent: the same key, the empty value (no intent). */
+export function clearedPendingTag(slot: string): { Key: string; Value: string } {
+  return { Key: pendingTagKey(slot), Value: "" };
 }
 
 export interface ListedKey {

@@ -12,13 +12,23 @@
  * - `kill-before` / `kill-after`: `onKill` runs (the test kills the deployment), before the call
  *   is forwarded or after it took effect; in both cases no answer is ever delivered;
  * - `stale-list` (on DeleteAccessKey): the delete takes effect, but for the next few seconds
- *   ListAccessKeys still lists the deleted key (IAM's eventual consistency).
+ *   ListAccessKeys still lists the deleted key (IAM's eventual consistency);
+ * - `limit-exceeded`: answered 409 LimitExceeded, not forwarded (IAM's quota answer, for example
+ *   TagUser past 50 tags per user, which the emulator does not enforce).
  */
 import * as http from "http";
 import * as net from "net";
 
 export type Fault =
-  "lose-answer" | "throttle" | "unavailable" | "reset" | "hang" | "kill-before" | "kill-after" | "stale-list";
+  | "lose-answer"
+  | "throttle"
+  | "unavailable"
+  | "reset"
+  | "hang"
+  | "kill-before"
+  | "kill-after"
+  | "stale-list"
+  | "limit-exceeded";
 
 /** How long a deleted key stays listed after a `stale-list` fault. */
 export const STALE_LIST_MS = 4_000;
@@ -152,6 +162,17 @@ export class FaultProxy {
       case "unavailable":
         res.writeHead(503, { "content-type": "text/xml" });
         res.end(awsError(503, "Receiver", "ServiceUnavailable", "Service is unavailable"));
+        return;
+      case "limit-exceeded":
+        res.writeHead(409, { "content-type": "text/xml" });
+        res.end(
+          awsError(
+            409,
+            "Sender",
+            "LimitExceeded",
+            `Cannot exceed quota for ${action === "TagUser" ? "TagsPerUser: 50" : "this resource"}.`,
+          ),
+        );
         return;
       case "reset":
         req.socket.destroy();

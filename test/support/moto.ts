@@ -6,6 +6,7 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as net from "net";
 import * as path from "path";
 import * as iam from "@aws-sdk/client-iam";
+import { forgetKeyless } from "../../components/providers/accessKeyOps";
 
 export interface Emulator {
   endpoint: string;
@@ -135,6 +136,8 @@ export async function resetClock(): Promise<void> {
 export async function resetEmulator(): Promise<void> {
   const res = await fetch(`${emulator().endpoint}/moto-api/reset`, { method: "POST" });
   if (res.status !== 200) throw new Error(`resetting the emulator failed: HTTP ${res.status}`);
+  // What this process remembers of IAM's users (the providers run in-process in these tests).
+  forgetKeyless();
 }
 
 /** An IAM client for test set-up and assertions (the code under test makes its own). */

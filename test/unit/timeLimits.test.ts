@@ -5,6 +5,7 @@
  */
 import * as assert from "assert";
 import * as iam from "@aws-sdk/client-iam";
+import * as http from "http";
 import * as net from "net";
 import { KeyRotationError } from "../../core/errors";
 import { createIamClient, sharedIamClient } from "../../core/iam";
@@ -101,4 +102,71 @@ describe("the providers' shared IAM client", () => {
     assert.notStrictEqual(second, first);
     assert.strictEqual(sharedIamClient(), second);
   });
+});
+
+describe("IAM clients' retries: throttling is retried, a quota answer is not", () => {
+  let server: http.Server;
+  let endpoint: string;
+  /** The answers still to give, in order; then 200 with an empty ListUserTags result. */
+  let script: { status: number; code: string }[] = [];
+  let requests = 0;
+
+  before(async () => {
+    server = http.createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        requests += 1;
+        const next = script.shift();
+        if (next) {
+          res.writeHead(next.status, { "content-type": "text/xml" });
+          res.end(
+            `<ErrorResponse><Error><Type>Sender</Type><Code>${next.code}</Code><Message>scripted</Message></Error>` +
+              `<RequestId>r</RequestId></ErrorResponse>`,
+          );
+          return;
+        }
+        res.writeHead(200, { "content-type": "text/xml" });
+        res.end(
+          `<ListUserTagsResponse><ListUserTagsResult><Tags/><IsTruncated>false</IsTruncated></ListUserTagsResult>` +
+            `<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ListUserTagsResponse>`,
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const credentials = { accessKeyId: "AKIARETRYTEST000", secretAccessKey: "not-a-secret" };
+  for (const retryMode of ["standard", "adaptive"] as const) {
+    it(`${retryMode}: LimitExceeded fails after one request; Throttling twice, then the answer`, async () => {
+      const client = createIamClient({ endpoint, credentials, retryMode });
+      try {
+        script = [{ status: 409, code: "LimitExceeded" }];
+        requests = 0;
+        const err = await client.send(new iam.ListUserTagsCommand({ UserName: "u" })).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        assert.ok(
+          err instanceof iam.LimitExceededException,
+          `expected LimitExceededException, got ${String(err)}`,
+        );
+        assert.strictEqual(requests, 1);
+        assert.strictEqual(err.$metadata.attempts, 1);
+
+        script = [
+          { status: 400, code: "Throttling" },
+          { status: 400, code: "Throttling" },
+        ];
+        requests = 0;
+        const out = await client.send(new iam.ListUserTagsCommand({ UserName: "u" }));
+        assert.deepStrictEqual(out.Tags, []);
+        assert.strictEqual(requests, 3);
+        assert.strictEqual(out.$metadata.attempts, 3);
+      } finally {
+        client.destroy();
+      }
+    });
+  }
 });
