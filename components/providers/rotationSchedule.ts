@@ -316,10 +316,42 @@ export async function checkSchedule(
   const refused = refusal(userName, result, observed.value, !previous, caller, at);
   if (refused) return { inputs: news, failures: [refused] };
   const events: ScheduleEvent[] = result.events.map((e) => ({ ...e, at: at.toISOString() }));
-  return {
-    inputs: { ...news, ...settings, userName: news.userName, plan: result.plan, events },
-    failures: [],
-  };
+  const inputs = { ...news, ...settings, userName: news.userName, plan: result.plan, events };
+  return { inputs: keepStoredEvents(olds, inputs), failures: [] };
+}
+
+/** The value with object keys in sorted order (the state's order), so that JSON compares contents. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value === null || typeof value !== "object") return value;
+  const obj = value as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.keys(obj)
+      .sort()
+      .map((k) => [k, canonical(obj[k])]),
+  );
+}
+
+/**
+ * A run that decides nothing new (no event, the same user, settings and plan, no notice among the
+ * stored events) keeps the stored events: `events` says what the latest change of plan did. The
+ * checked inputs then equal the stored ones, as for any resource that does not change, and the
+ * engine's "same" step has nothing to write. (With `[]` instead, after any deploy that changed a
+ * plan, the next preview or up finds every such schedule's inputs changed, and the engine's
+ * snapshot manager serializes the whole deployment once per schedule: quadratic in the number of
+ * users.) The program sees the stored outputs of a "same" resource either way.
+ */
+function keepStoredEvents<T extends Record<string, unknown> & { events: ScheduleEvent[] }>(
+  olds: Partial<ScheduleState>,
+  inputs: T,
+): T {
+  if (inputs.events.length > 0 || olds.events === undefined) return inputs;
+  const kept = { ...inputs, events: olds.events };
+  const { changes } = diffSchedule(
+    canonical(olds) as Partial<ScheduleState>,
+    canonical(kept) as ScheduleState,
+  );
+  return changes ? inputs : kept;
 }
 
 /** The plan and the settings; `events` only when they say the deploy waits or cleans up. */

@@ -40,11 +40,24 @@ export function storedProviderText(type: StoredType): string {
 export abstract class StoredProviderResource extends pulumi.CustomResource {
   constructor(type: StoredType, name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
     if ("__provider" in props) throw new Error("A dynamic resource must not define the __provider key");
-    super(
-      `pulumi-nodejs:dynamic/${DYNAMIC_MODULE}:${type}`,
-      name,
-      { ...props, __provider: storedProviderText(type) },
-      opts,
-    );
+    // Registering a custom resource makes four promises per property (this package's resources
+    // have 12 to 14), each with `new Error().stack` for Pulumi's promise-leak report; under ts-node
+    // every such stack is source-mapped frame by frame, which made these stacks the largest CPU
+    // cost of a preview's program (about 20 ms per RotatingAccessKey). Those captures are made
+    // synchronously in here: they get no frames. The resource's source position and stack trace,
+    // which Pulumi records with its own limit, are unchanged; so is every error's stack except
+    // the one Pulumi pre-allocates for a failed registration, whose message names the resource.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(
+        `pulumi-nodejs:dynamic/${DYNAMIC_MODULE}:${type}`,
+        name,
+        { ...props, __provider: storedProviderText(type) },
+        opts,
+      );
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
   }
 }
