@@ -12,12 +12,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AccessKey } from "./providers/accessKey";
-import { componentNow, MS_PER_HOUR } from "../core/clock";
+import { componentNow } from "../core/clock";
 import { ROTATING_ACCESS_KEY_TOKEN } from "../core/tokens";
 import { KeyStatus, otherSlot, Slot } from "../core/types";
 import { ValidationError } from "../core/errors";
 import { RotationSchedule, RotationScheduleArgs, ScheduleEvent } from "./providers/rotationSchedule";
-import { Plan } from "./rotation/schedule";
+import { freshEvents, Plan } from "./rotation/schedule";
 import { SecretPublication } from "./providers/secretPublication";
 import { DEFAULTS, resolveSettings, RotationSettings, SETTING_KEYS, userNameFailure } from "../core/settings";
 
@@ -110,6 +110,13 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
     for (const key of SETTING_KEYS) Object.assign(settings, { [key]: args[key] ?? DEFAULTS[key] });
     // The settings are recorded as the component's inputs, so that policies see what was asked for.
     super(ROTATING_ACCESS_KEY_TOKEN, name, settings, opts);
+    // Events the schedule decides in this deployment are stamped after this reading.
+    let registeredAt: Date | undefined;
+    try {
+      registeredAt = componentNow();
+    } catch {
+      registeredAt = undefined; // a stray KEYROTATION_NOW: the schedule's check names it
+    }
     this.schedule = new RotationSchedule(`${name}-schedule`, settings, { parent: this });
 
     const slots = pulumi
@@ -149,7 +156,7 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
 
     pulumi
       .all([this.schedule.events, this.schedule.userName])
-      .apply(([events, userName]) => this.report(events, userName));
+      .apply(([events, userName]) => this.report(events, userName, registeredAt));
 
     this.registerOutputs({
       accessKeyId: this.accessKeyId,
@@ -212,21 +219,19 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
   }
 
   /** Logs what this deploy's plan does, as it is planned at preview and done at update. */
-  private report(events: ScheduleEvent[] | undefined, userName: string): void {
-    if (!events) return;
+  private report(
+    events: ScheduleEvent[] | undefined,
+    userName: string,
+    registeredAt: Date | undefined,
+  ): void {
+    if (!events || !registeredAt) return;
     let at: Date;
     try {
       at = componentNow();
     } catch {
       return;
     }
-    // Events are stored with the plan; only those decided by this run (same clock reading, or
-    // within the last hour when the real clock moved between check and now) are new.
-    const fresh = events.filter((e) => {
-      const t = new Date(e.at).getTime();
-      return t <= at.getTime() && at.getTime() - t < MS_PER_HOUR;
-    });
-    for (const e of fresh) {
+    for (const e of freshEvents(events, registeredAt, at)) {
       const text = `${userName}: ${e.message}`;
       if (e.kind === "max-age" || e.kind === "recreate" || e.kind === "slot-emptied" || e.kind === "leftover")
         pulumi.log.warn(text, this);

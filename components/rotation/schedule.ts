@@ -534,3 +534,22 @@ export function retiredKeys(
   }
   return { deactivated, deleted };
 }
+
+/**
+ * The events this deployment decided. A schedule that decides nothing new keeps its stored events
+ * (so that its inputs stay as stored), and the program sees them again; those were stamped before
+ * the component was registered (`registeredAt`), while this deployment's check stamps its events
+ * after it. Events stamped later than `now` or more than an hour before it are never fresh. With a
+ * simulated clock that does not move (`KEYROTATION_NOW`), both readings are equal and every event
+ * stamped at that instant counts as fresh.
+ */
+export function freshEvents<E extends { at: string }>(
+  events: readonly E[],
+  registeredAt: Date,
+  now: Date,
+): E[] {
+  return events.filter((e) => {
+    const t = new Date(e.at).getTime();
+    return t >= registeredAt.getTime() && t <= now.getTime() && now.getTime() - t < MS_PER_HOUR;
+  });
+}

@@ -1,10 +1,11 @@
 /**
  * The schedule's check keeps the stored events on a run that decides nothing new, so that its
- * checked inputs equal the stored ones (the engine then has nothing to write for a "same" step).
+ * checked inputs equal the stored ones (the engine then has nothing to write for a "same" step);
+ * and the component reports as new only the events this deployment decided.
  */
 import * as assert from "assert";
 import { checkSchedule, ScheduleSources, ScheduleState } from "../../components/providers/rotationSchedule";
-import { ObservedKey } from "../../components/rotation/schedule";
+import { freshEvents, ObservedKey } from "../../components/rotation/schedule";
 
 const DAY0 = new Date("2027-05-01T12:00:00.000Z");
 const KEY = "AKIAEVENTSTEST000001";
@@ -75,4 +76,32 @@ describe("schedule check: stored events on a run that decides nothing new", () =
     assert.deepStrictEqual(again.failures, []);
     assert.deepStrictEqual(again.inputs.events, []);
   });
+});
+
+describe("freshEvents: what the component reports as decided by this deployment", () => {
+  const registered = new Date("2027-05-01T12:00:00.000Z");
+  const at = (offsetMs: number) => new Date(registered.getTime() + offsetMs).toISOString();
+  const table: { name: string; eventAt: string; now: Date; fresh: boolean }[] = [
+    { name: "stamped by this deployment's check", eventAt: at(2_000), now: new Date(at(5_000)), fresh: true },
+    {
+      name: "kept from the deploy before (stamped before registration)",
+      eventAt: at(-60_000),
+      now: new Date(at(5_000)),
+      fresh: false,
+    },
+    { name: "simulated clock that does not move", eventAt: at(0), now: new Date(at(0)), fresh: true },
+    { name: "stamped after now", eventAt: at(10_000), now: new Date(at(5_000)), fresh: false },
+    {
+      name: "an hour or more before now",
+      eventAt: at(1_000),
+      now: new Date(at(1_000 + 3_600_000)),
+      fresh: false,
+    },
+  ];
+  for (const row of table) {
+    it(row.name, () => {
+      const events = [{ at: row.eventAt, kind: "create" }];
+      assert.deepStrictEqual(freshEvents(events, registered, row.now), row.fresh ? events : []);
+    });
+  }
 });
