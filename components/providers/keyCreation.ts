@@ -97,6 +97,23 @@ async function waitUntilGone(client: iam.IAMClient, userName: string, ids: reado
 }
 
 /**
+ * How a key whose secret should have reached nobody was used: "gone" (no longer exists), "unused"
+ * (never, or only by STS: the verification), or the use, which means something holds its secret.
+ */
+async function useOfLeftover(
+  client: iam.IAMClient,
+  accessKeyId: string,
+): Promise<"gone" | "unused" | Awaited<ReturnType<typeof getLastUse>>> {
+  try {
+    const use = await getLastUse(client, accessKeyId);
+    return use.lastUsedDate && use.serviceName !== "sts" ? use : "unused";
+  } catch (err) {
+    if (err instanceof iam.NoSuchEntityException) return "gone";
+    throw err;
+  }
+}
+
+/**
  * Deletes the keys an interrupted create of this slot left behind. Their secrets never reached
  * the engine, so nobody can hold them; a use by anything but STS (the verification) says
  * otherwise, and then the key is kept and the deploy stops with the facts.
@@ -115,14 +132,9 @@ async function removeLeftovers(
       role.intentAt !== undefined &&
       componentNow().getTime() - new Date(role.intentAt).getTime() > LEFTOVER_WINDOW_MS;
     if (role.slot !== inputs.slot && !settled) continue;
-    let use: Awaited<ReturnType<typeof getLastUse>>;
-    try {
-      use = await getLastUse(client, key.accessKeyId);
-    } catch (err) {
-      if (err instanceof iam.NoSuchEntityException) continue;
-      throw err;
-    }
-    if (use.lastUsedDate && use.serviceName !== "sts") {
+    const use = await useOfLeftover(client, key.accessKeyId);
+    if (use === "gone") continue;
+    if (use !== "unused") {
       throw new KeyRotationError(
         `Access key ${key.accessKeyId} of IAM user "${inputs.userName}" looks left behind by an interrupted deploy ` +
           `(${role.reason}), but it was used ${use.lastUsedDate} by service ${use.serviceName} in region ${use.region}, ` +
@@ -321,21 +333,24 @@ async function createInIam(
         if (err instanceof iam.NoSuchEntityException) throw userMissing(inputs.userName, err);
         if (err instanceof KeyRotationError) throw err;
         const known = new Set(before.map((k) => k.accessKeyId));
-        const lost = (await listKeys(client, inputs.userName)).filter(
+        const unknown = (await listKeys(client, inputs.userName)).filter(
           (k) =>
             !known.has(k.accessKeyId) &&
             new Date(k.createDate).getTime() >= intentAt.getTime() - CLOCK_SKEW_MS,
         );
-        for (const key of lost) await deleteAccessKeyQuietly(client, inputs.userName, key.accessKeyId);
-        await waitUntilGone(
-          client,
-          inputs.userName,
-          lost.map((k) => k.accessKeyId),
-        );
+        const lost: string[] = [];
+        for (const key of unknown) {
+          // The user may have been listed minutes ago (recentlyKeyless), so a key made by hand
+          // since then is unknown here too: one that anything used is not the lost answer's.
+          if ((await useOfLeftover(client, key.accessKeyId)) !== "unused") continue;
+          await deleteAccessKeyQuietly(client, inputs.userName, key.accessKeyId);
+          lost.push(key.accessKeyId);
+        }
+        await waitUntilGone(client, inputs.userName, lost);
         if (attempt >= CREATE_ATTEMPTS) {
           throw new KeyRotationError(
             `Creating an access key for IAM user "${inputs.userName}" failed ${attempt} times (last: ${messageOf(err)}). ` +
-              `No key was left behind${lost.length > 0 ? ` (deleted ${lost.map((k) => k.accessKeyId).join(", ")}, whose answer was lost)` : ""}. ` +
+              `No key was left behind${lost.length > 0 ? ` (deleted ${lost.join(", ")}, whose answer was lost)` : ""}. ` +
               `Run pulumi up again once IAM answers.`,
             { cause: err },
           );

@@ -168,4 +168,32 @@ describe("schedule: IAM reads per preview (emulator)", () => {
     );
     assert.deepStrictEqual(await listKeys(user), []);
   });
+
+  it("a lost CreateAccessKey answer after the schedule's listing: the lost key goes, a key made by hand and used meanwhile stays", async () => {
+    const user = await createUser("reads");
+    await reads(user);
+    const theirs = await adminIam().send(new iam.CreateAccessKeyCommand({ UserName: user }));
+    const theirId = theirs.AccessKey?.AccessKeyId as string;
+    const signed = new iam.IAMClient({
+      region: "us-east-1",
+      endpoint: emulator().endpoint,
+      credentials: { accessKeyId: theirId, secretAccessKey: theirs.AccessKey?.SecretAccessKey as string },
+    });
+    await signed.send(new iam.ListUsersCommand({}));
+    signed.destroy();
+    const use = await adminIam().send(new iam.GetAccessKeyLastUsedCommand({ AccessKeyId: theirId }));
+    assert.strictEqual(use.AccessKeyLastUsed?.ServiceName, "iam");
+
+    proxy.add({ action: "CreateAccessKey", fault: "lose-answer" });
+    const made = await firstKey(user);
+    assert.strictEqual(made.err, undefined);
+    assert.deepStrictEqual(
+      made.createCalls.filter((c) => c === "CreateAccessKey" || c === "DeleteAccessKey"),
+      ["CreateAccessKey", "DeleteAccessKey", "CreateAccessKey"],
+    );
+    assert.deepStrictEqual(
+      (await listKeys(user)).map((k) => k.AccessKeyId).sort(),
+      [theirId, made.id].sort(),
+    );
+  });
 });
