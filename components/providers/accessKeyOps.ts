@@ -307,7 +307,10 @@ export async function assertNotSelf(
 /**
  * Deletes a key after the last-used guard; a key already gone counts as deleted. Its tag goes with
  * it, and with `slot` (the key's slot, "" for a standalone key) the slot's cleared intent tag too,
- * in the same UntagUser call (a create of the slot runs before or after a delete, never during it).
+ * in the same UntagUser call. A slot's create runs before or after its old key's delete, never
+ * during it; standalone keys of one user share one intent tag, as they did before it was cleared
+ * in place (a create running beside such a delete loses its intent, and a key it leaves would then
+ * be refused as made outside Pulumi, not deleted).
  */
 export async function deleteKey(
   client: iam.IAMClient,

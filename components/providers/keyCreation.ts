@@ -248,6 +248,21 @@ function tagLimitError(userName: string, total: number, needed: number, cause?: 
   );
 }
 
+/** Free tags a create of `slot` needs: the slot tag, and the intent tag unless the user has it (set or cleared). */
+function tagsNeeded(tags: UserView["tags"], slot: string): number {
+  return tags.pendingKeys.has(pendingTagKey(slot)) ? 1 : 2;
+}
+
+/** IAM answered a TagUser with LimitExceeded: the refusal makeRoom gives, with the user's tag count. */
+async function refuseAtTagLimit(
+  client: iam.IAMClient,
+  inputs: AccessKeyInputs,
+  cause: unknown,
+): Promise<never> {
+  const tags = readTags(await listUserTags(client, inputs.userName));
+  throw tagLimitError(inputs.userName, tags.total, tagsNeeded(tags, inputs.slot), cause);
+}
+
 /** Deletes leftovers, the replaced key and stale tags; refuses at the key or tag limit. */
 async function makeRoom(client: iam.IAMClient, inputs: AccessKeyInputs): Promise<UserView> {
   if (!inputs.replacesAccessKeyId && recentlyKeyless(client, inputs.userName)) return KEYLESS_VIEW;
@@ -266,7 +281,7 @@ async function makeRoom(client: iam.IAMClient, inputs: AccessKeyInputs): Promise
   let now = deleted.length > 0 ? await viewUser(client, inputs.userName, inputs) : view;
   if (now.keys.length >= 2) now = await settle(client, inputs, now);
   if (now.keys.length >= 2) throw quotaError(inputs.userName, now);
-  const needed = now.tags.pendingKeys.has(pendingTagKey(inputs.slot)) ? 1 : 2;
+  const needed = tagsNeeded(now.tags, inputs.slot);
   if (MAX_USER_TAGS - now.tags.total < needed) throw tagLimitError(inputs.userName, now.tags.total, needed);
   return now;
 }
@@ -379,7 +394,7 @@ async function finishNewKey(
     );
   } catch (err) {
     if (!(err instanceof iam.LimitExceededException)) throw err;
-    throw tagLimitError(inputs.userName, readTags(await listUserTags(client, inputs.userName)).total, 1, err);
+    await refuseAtTagLimit(client, inputs, err);
   }
   if (inputs.status === "Inactive") {
     await client.send(
@@ -434,13 +449,7 @@ async function recordIntent(client: iam.IAMClient, inputs: AccessKeyInputs, at: 
     );
   } catch (err) {
     if (!(err instanceof iam.LimitExceededException)) throw err;
-    const tags = readTags(await listUserTags(client, inputs.userName));
-    throw tagLimitError(
-      inputs.userName,
-      tags.total,
-      tags.pendingKeys.has(pendingTagKey(inputs.slot)) ? 1 : 2,
-      err,
-    );
+    await refuseAtTagLimit(client, inputs, err);
   }
 }
 
