@@ -6,21 +6,23 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { newestSourceMtime } from "./core/build";
-import { HOSTED_FILE } from "./components/providers/stored";
 import { RotatingAccessKey } from "./components/rotatingAccessKey";
 import { planUsers, StackConfigInput } from "./components/stackConfig";
 
+/** The provider plugin's code, which the engine starts from the build (provider/index.js). */
+const PLUGIN_FILE = "dist/provider/main.js";
+
 /**
- * The engine runs this project's providers from the build (`dist/`, see components/providers/stored.ts)
+ * The engine runs the keyrotation provider plugin from the build (`dist/`, see provider/index.js)
  * while this program runs from the sources: refuse to deploy with a build that is missing or older.
  */
 function assertBuilt(root: string): void {
-  const built = path.join(root, HOSTED_FILE);
-  const sources = newestSourceMtime([path.join(root, "components"), path.join(root, "core")]);
+  const built = path.join(root, PLUGIN_FILE);
+  const sources = newestSourceMtime(["components", "core", "provider"].map((d) => path.join(root, d)));
   if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < sources) {
     throw new Error(
-      `${HOSTED_FILE} is ${fs.existsSync(built) ? "older than the sources in components/ and core/" : "missing"}: ` +
-        `the engine runs this project's providers from the build. Run npm run build, then pulumi up again.`,
+      `${PLUGIN_FILE} is ${fs.existsSync(built) ? "older than the sources in components/, core/ and provider/" : "missing"}: ` +
+        `the engine runs the keyrotation provider plugin from the build. Run npm run build, then pulumi up again.`,
     );
   }
 }

@@ -2,8 +2,8 @@
  * pulumi-aws-key-rotation: keep AWS IAM user access keys fresh with Pulumi.
  *
  * `RotatingAccessKey` rotates one user's keys on a time trigger with an overlap, then deactivates
- * and (after a last-used check) deletes the old key. `AccessKey` is the single-key dynamic
- * resource underneath. The schedule and settings logic is exported for tools and tests.
+ * and (after a last-used check) deletes the old key. `AccessKey` is the single-key resource
+ * underneath, served by the `keyrotation` provider plugin; `Provider` picks its account and credentials. The schedule and settings logic is exported for tools and tests.
  */
 export { RotatingAccessKey, ROTATING_ACCESS_KEY_TOKEN, validateArgs } from "./rotatingAccessKey";
 export type { RotatingAccessKeyArgs, ManagedKey } from "./rotatingAccessKey";
@@ -13,6 +13,8 @@ export { RotationSchedule, SCHEDULE_TOKEN } from "./providers/rotationSchedule";
 export type { RotationScheduleArgs } from "./providers/rotationSchedule";
 export type { ScheduleEvent } from "./providers/rotationSchedule";
 export { SecretPublication } from "./providers/secretPublication";
+export { Provider } from "./provider";
+export type { ProviderArgs, AssumeRoleArgs } from "./provider";
 export { nextPlan, rotationDueDate, deactivationReason } from "./rotation/schedule";
 export type { Plan, SlotPlan, Slot, ObservedKey, PlanEvent } from "./rotation/schedule";
 export { DEFAULTS, BOUNDS, resolveSettings, validateSettings } from "../core/settings";

@@ -16,10 +16,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import {
-  ACCESS_KEY_TOKEN,
-  PUBLICATION_TOKEN,
+  ACCESS_KEY_TOKENS,
+  PUBLICATION_TOKENS,
   ROTATING_ACCESS_KEY_TOKEN,
-  SCHEDULE_TOKEN,
+  SCHEDULE_TOKENS,
 } from "../core/tokens";
 import { KeyStatus, Slot } from "../core/types";
 import { checkAccessKeyInputs } from "./providers/accessKeyOps";
@@ -169,9 +169,9 @@ export function keyRotationMocks(options: KeyRotationMocksOptions = {}): KeyRota
   return {
     async newResource(args: pulumi.runtime.MockResourceArgs) {
       const inputs = withoutProvider(args.inputs as Record<string, unknown>);
-      if (args.type === SCHEDULE_TOKEN) return schedule(inputs);
-      if (args.type === ACCESS_KEY_TOKEN) return accessKey(inputs);
-      if (args.type === PUBLICATION_TOKEN) return publication(inputs);
+      if (SCHEDULE_TOKENS.includes(args.type)) return schedule(inputs);
+      if (ACCESS_KEY_TOKENS.includes(args.type)) return accessKey(inputs);
+      if (PUBLICATION_TOKENS.includes(args.type)) return publication(inputs);
       if (args.type === ROTATING_ACCESS_KEY_TOKEN) return { id: undefined, state: args.inputs };
       if (options.fallback) return options.fallback.newResource(args);
       return { id: args.custom === false ? undefined : `${args.name}_id`, state: args.inputs };

@@ -5,6 +5,7 @@
  */
 import * as iam from "@aws-sdk/client-iam";
 import { requestHandlerOptions, resolveRegion, TimeLimits } from "./aws";
+import { clientConnection, connection, connectionKey } from "./connection";
 import { MS_PER_DAY } from "./clock";
 import { KeyStatus } from "./types";
 
@@ -60,10 +61,17 @@ export function quotaAwareRetryStrategy(mode: "standard" | "adaptive", maxAttemp
   } as unknown as RetryStrategyV2;
 }
 
+/**
+ * An IAM client with hard time limits and the quota-aware retries. Without explicit credentials or
+ * a profile it uses this process's connection (a provider's `assumeRole` or `profile`; see
+ * core/connection.ts), else the default credential chain.
+ */
 export function createIamClient(options: IamClientOptions = {}): iam.IAMClient {
   const maxAttempts = options.maxAttempts ?? 8;
+  const explicit = options.credentials !== undefined || options.profile !== undefined;
   return new iam.IAMClient({
-    region: resolveRegion(options.region),
+    ...(explicit ? {} : clientConnection()),
+    region: resolveRegion(options.region ?? connection().region),
     maxAttempts,
     retryStrategy: quotaAwareRetryStrategy(options.retryMode ?? "standard", maxAttempts),
     requestHandler: requestHandlerOptions(options),
@@ -77,8 +85,8 @@ export function createIamClient(options: IamClientOptions = {}): iam.IAMClient {
  * The IAM client every provider call in one process shares (the engine's dynamic-provider host
  * serves all resources of a deploy), so that its connections are kept alive between calls instead
  * of one client and one TCP connection per call, and a throttled IAM slows them all down together.
- * `destroy()` leaves it open; it is replaced (and
- * closed) when the environment it was configured from changes (endpoint, credentials, region).
+ * `destroy()` leaves it open; it is replaced (and closed) when the environment or the provider
+ * configuration it was made from changes (endpoint, credentials, region, profile, role).
  */
 class SharedIamClient extends iam.IAMClient {
   override destroy(): void {
@@ -102,13 +110,14 @@ const SHARED_ENV = [
 ];
 
 export function sharedIamClient(): iam.IAMClient {
-  const key = SHARED_ENV.map((name) => process.env[name] ?? "").join("\n");
+  const key = [...SHARED_ENV.map((name) => process.env[name] ?? ""), connectionKey()].join("\n");
   if (shared?.key !== key) {
     shared?.client.close();
     shared = {
       key,
       client: new SharedIamClient({
-        region: resolveRegion(),
+        // The provider's configuration (region, profile, assumeRole), else the environment.
+        ...clientConnection(),
         maxAttempts: 8,
         // Adaptive: once IAM throttles, the client slows all its callers down together (every
         // resource of the deploy shares it), instead of each retrying on its own.

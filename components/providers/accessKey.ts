@@ -1,5 +1,6 @@
 /**
- * One IAM access key as a Pulumi dynamic resource: `pulumi-nodejs:dynamic/keyrotation:AccessKey`.
+ * One IAM access key: `keyrotation:iam:AccessKey`, served by the provider plugin (0.1.x deployed it as
+ * the dynamic resource `pulumi-nodejs:dynamic/keyrotation:AccessKey`).
  *
  * Outputs: `userName`, `accessKeyId` (also the resource id), `secretAccessKey` (a secret: listed in
  * `additionalSecretOutputs`), `status` (`Active`/`Inactive`) and `createDate` (IAM's, ISO-8601).
@@ -13,7 +14,7 @@
  *   `forceDelete`; a key already gone counts as deleted.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { StoredProviderResource } from "./stored";
+import { KeyRotationResource } from "./stored";
 import { KeyStatus } from "../../core/types";
 import { ACCESS_KEY_TOKEN, ACCESS_KEY_TYPE } from "../../core/tokens";
 import * as ops from "./accessKeyOps";
@@ -76,7 +77,7 @@ export interface AccessKeyArgs {
   verifyTimeoutSeconds?: pulumi.Input<number>;
 }
 
-export class AccessKey extends StoredProviderResource {
+export class AccessKey extends KeyRotationResource {
   declare public readonly userName: pulumi.Output<string>;
   declare public readonly accessKeyId: pulumi.Output<string>;
   declare public readonly secretAccessKey: pulumi.Output<string>;

@@ -8,6 +8,7 @@
 import * as iam from "@aws-sdk/client-iam";
 import * as sts from "@aws-sdk/client-sts";
 import { requestHandlerOptions, resolveRegion } from "../../core/aws";
+import { connection } from "../../core/connection";
 import { componentNow, MS_PER_HOUR } from "../../core/clock";
 import { KeyInUseError, KeyRotationError, messageOf } from "../../core/errors";
 import { callerAccessKeyId, KeyRecord, listUserKeys, sharedIamClient } from "../../core/iam";
@@ -197,7 +198,7 @@ export async function verifyKey(
   let lastError: unknown;
   for (;;) {
     const client = new sts.STSClient({
-      region: resolveRegion(),
+      region: resolveRegion(connection().region),
       credentials: { accessKeyId, secretAccessKey },
       maxAttempts: 1,
       requestHandler: requestHandlerOptions(),

@@ -1,5 +1,5 @@
 /**
- * The per-user schedule resource: `pulumi-nodejs:dynamic/keyrotation:RotationSchedule`.
+ * The per-user schedule resource: `keyrotation:iam:RotationSchedule` (0.1.x: `pulumi-nodejs:dynamic/keyrotation:RotationSchedule`).
  *
  * Its `check` runs at preview and at update alike. It reads the previous plan from the old
  * inputs, lists the user's keys in IAM (with the slot tags the key provider writes), reads the
@@ -8,11 +8,12 @@
  * identical, at preview and at update: preview is exact.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { StoredProviderResource } from "./stored";
+import { KeyRotationResource } from "./stored";
 import * as keyOps from "./accessKeyOps";
 import { componentNow } from "../../core/clock";
 import * as iam from "@aws-sdk/client-iam";
 import { callerAccessKeyId, getLastUse, sharedIamClient } from "../../core/iam";
+import { baseAccessKeyId } from "../../core/connection";
 import { describeRole, KeyRole, observe, readTags } from "../rotation/keyRoles";
 import { SLOTS } from "../../core/types";
 import { UNKNOWN_VALUE, SCHEDULE_TOKEN, SCHEDULE_TYPE } from "../../core/tokens";
@@ -179,8 +180,14 @@ async function planWithUsage(
   return result;
 }
 
-/** The deployment's own access key id, from the default credential chain. */
+/**
+ * The deployment's own access key id: the key the provider's IAM calls are signed with (the
+ * default credential chain or the configured profile) or, when the provider assumes a role, the
+ * base key that signs the AssumeRole call (the session's temporary key belongs to no IAM user).
+ */
 export async function deployerKeyId(): Promise<string | undefined> {
+  const base = await baseAccessKeyId();
+  if (base) return base;
   const client = sharedIamClient();
   try {
     return await callerAccessKeyId(client);
@@ -414,7 +421,7 @@ export interface RotationScheduleArgs {
   verifyTimeoutSeconds?: pulumi.Input<number>;
 }
 
-export class RotationSchedule extends StoredProviderResource {
+export class RotationSchedule extends KeyRotationResource {
   declare public readonly userName: pulumi.Output<string>;
   declare public readonly plan: pulumi.Output<Plan | undefined>;
   declare public readonly events: pulumi.Output<ScheduleEvent[] | undefined>;

@@ -1,15 +1,16 @@
 /**
  * Publishes the current key to an AWS Secrets Manager secret:
- * `pulumi-nodejs:dynamic/keyrotation:SecretPublication`.
+ * `keyrotation:iam:SecretPublication` (0.1.x: `pulumi-nodejs:dynamic/keyrotation:SecretPublication`).
  *
  * The secret's value is JSON `{"userName", "accessKeyId", "secretAccessKey"}`. The component writes
  * it after the new key works and before the old key is deactivated, so applications that read
  * the secret switch keys without a deploy of their own. Deleting the resource leaves the secret.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { StoredProviderResource } from "./stored";
+import { KeyRotationResource } from "./stored";
 import * as sm from "@aws-sdk/client-secrets-manager";
-import { requestHandlerOptions, resolveRegion } from "../../core/aws";
+import { requestHandlerOptions } from "../../core/aws";
+import { clientConnection } from "../../core/connection";
 import { KeyRotationError, messageOf } from "../../core/errors";
 import { UNKNOWN_VALUE, PUBLICATION_TYPE } from "../../core/tokens";
 
@@ -58,7 +59,7 @@ export function secretIdFailure(value: unknown): { property: string; reason: str
 
 function smClient(): sm.SecretsManagerClient {
   return new sm.SecretsManagerClient({
-    region: resolveRegion(),
+    ...clientConnection(),
     maxAttempts: 8,
     requestHandler: requestHandlerOptions(),
   });
@@ -205,7 +206,7 @@ export interface SecretPublicationArgs {
   secretAccessKey: pulumi.Input<string>;
 }
 
-export class SecretPublication extends StoredProviderResource {
+export class SecretPublication extends KeyRotationResource {
   declare public readonly secretArn: pulumi.Output<string>;
   declare public readonly versionId: pulumi.Output<string>;
 

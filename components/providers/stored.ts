@@ -1,5 +1,5 @@
 /**
- * What the state stores as a resource's `__provider`: a loader of this package's providers (about
+ * What state written by 0.1.x stores as a dynamic resource's `__provider`: a loader of this package's providers (about
  * 100 bytes) from where the stack runs, instead of a serialized copy of their code (30 to 250 KB
  * per user, read and written on every deploy).
  *
@@ -15,7 +15,15 @@
  * always the installed package's.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ACCESS_KEY_TYPE, DYNAMIC_MODULE, PUBLICATION_TYPE, SCHEDULE_TYPE } from "../../core/tokens";
+import {
+  ACCESS_KEY_TYPE,
+  DYNAMIC_MODULE,
+  PROVIDER_MODULE,
+  PROVIDER_PACKAGE,
+  PUBLICATION_TYPE,
+  SCHEDULE_TYPE,
+} from "../../core/tokens";
+import { PACKAGE_VERSION } from "../../provider/version";
 
 export const PACKAGE_NAME = "pulumi-aws-key-rotation";
 /** The package subpath (exports map) of hosted.js, and its file under the package folder. */
@@ -34,12 +42,15 @@ export function storedProviderText(type: StoredType): string {
 }
 
 /**
- * A resource served by the engine's dynamic-provider host (`pulumi-nodejs:dynamic/keyrotation:<type>`),
- * like `pulumi.dynamic.Resource`, with the compact provider text above in place of a closure.
+ * A custom resource of the `keyrotation` provider plugin (`keyrotation:iam:<type>`, served by
+ * provider/). Its state holds no provider code. The alias from the dynamic type
+ * (`pulumi-nodejs:dynamic/keyrotation:<type>`) carries a resource deployed by 0.1.x over with its id
+ * and stored secret; the provider ignores the old `__provider` field and rewrites that state once.
+ * `version` names the package's plugin, so that children registered by the plugin's `construct`
+ * and by a TypeScript program resolve the same default provider.
  */
-export abstract class StoredProviderResource extends pulumi.CustomResource {
+export abstract class KeyRotationResource extends pulumi.CustomResource {
   constructor(type: StoredType, name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
-    if ("__provider" in props) throw new Error("A dynamic resource must not define the __provider key");
     // Registering a custom resource makes four promises per property (this package's resources
     // have 12 to 14), each with `new Error().stack` for Pulumi's promise-leak report; under ts-node
     // every such stack is source-mapped frame by frame, which made these stacks the largest CPU
@@ -51,10 +62,13 @@ export abstract class StoredProviderResource extends pulumi.CustomResource {
     Error.stackTraceLimit = 0;
     try {
       super(
-        `pulumi-nodejs:dynamic/${DYNAMIC_MODULE}:${type}`,
+        `${PROVIDER_PACKAGE}:${PROVIDER_MODULE}:${type}`,
         name,
-        { ...props, __provider: storedProviderText(type) },
-        opts,
+        props,
+        pulumi.mergeOptions(opts, {
+          version: PACKAGE_VERSION,
+          aliases: [{ type: `pulumi-nodejs:dynamic/${DYNAMIC_MODULE}:${type}` }],
+        }),
       );
     } finally {
       Error.stackTraceLimit = limit;

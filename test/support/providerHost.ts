@@ -1,8 +1,10 @@
 /**
- * Pulumi's real dynamic-provider host (`@pulumi/pulumi/cmd/dynamic-provider`), started as the
- * engine starts it, and a gRPC client for its ResourceProvider service.
+ * The keyrotation provider plugin (provider/index.js, on `@pulumi/pulumi/provider`'s server) and
+ * Pulumi's dynamic-provider host (`@pulumi/pulumi/cmd/dynamic-provider`, which served 0.1.x state),
+ * started as the engine starts them, and a gRPC client for their ResourceProvider service.
  */
 import { ChildProcess, spawn } from "child_process";
+import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import * as providerGrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as providerPb from "@pulumi/pulumi/proto/provider_pb";
@@ -15,8 +17,19 @@ export interface Host {
   stop: () => Promise<void>;
 }
 
-export async function startProviderHost(env: NodeJS.ProcessEnv = process.env): Promise<Host> {
-  const entry = require.resolve("@pulumi/pulumi/cmd/dynamic-provider");
+/** The provider plugin's entry, as provider/PulumiPlugin.yaml has the engine start it. */
+export const PLUGIN_ENTRY = path.resolve(__dirname, "..", "..", "provider", "index.js");
+
+export function startProviderHost(env: NodeJS.ProcessEnv = process.env): Promise<Host> {
+  return startHost(require.resolve("@pulumi/pulumi/cmd/dynamic-provider"), env);
+}
+
+/** The keyrotation plugin from the build (npm run build). */
+export function startProviderPlugin(env: NodeJS.ProcessEnv = process.env): Promise<Host> {
+  return startHost(PLUGIN_ENTRY, env);
+}
+
+async function startHost(entry: string, env: NodeJS.ProcessEnv): Promise<Host> {
   // The engine passes its own address; the host never dials it for these calls.
   const child = spawn(process.execPath, [entry, "127.0.0.1:1"], { env, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
@@ -149,4 +162,31 @@ export async function destroy(host: Host, urn: string, id: string, properties: R
   req.setId(id);
   req.setProperties(struct(properties));
   await call<unknown>((cb) => host.client.delete(req, cb));
+}
+
+/** Configure, as the engine sends it for a provider: its inputs as `args` (and as variables). */
+export async function configure(host: Host, args: Record<string, unknown>): Promise<void> {
+  const req = new providerPb.ConfigureRequest();
+  req.setArgs(struct(args));
+  const variables = req.getVariablesMap();
+  for (const [key, value] of Object.entries(args)) {
+    variables.set(`keyrotation:${key}`, typeof value === "string" ? value : JSON.stringify(value));
+  }
+  req.setAcceptsecrets(true);
+  req.setAcceptresources(true);
+  await call<providerPb.ConfigureResponse>((cb) => host.client.configure(req, cb));
+}
+
+/** Configure with only the config variables (a default provider and `pulumi config set keyrotation:*`). */
+export async function configureVariables(host: Host, variables: Record<string, string>): Promise<void> {
+  const req = new providerPb.ConfigureRequest();
+  for (const [key, value] of Object.entries(variables)) req.getVariablesMap().set(key, value);
+  req.setAcceptsecrets(true);
+  await call<providerPb.ConfigureResponse>((cb) => host.client.configure(req, cb));
+}
+
+export async function schema(host: Host): Promise<Record<string, unknown>> {
+  const req = new providerPb.GetSchemaRequest();
+  const res = await call<providerPb.GetSchemaResponse>((cb) => host.client.getSchema(req, cb));
+  return JSON.parse(res.getSchema()) as Record<string, unknown>;
 }

@@ -1,0 +1,92 @@
+/**
+ * The plugin's entry (provider/index.js calls `serve()`): serves the `keyrotation` provider over
+ * gRPC with `@pulumi/pulumi/provider`'s server.
+ *
+ * That server answers Configure without passing the configuration on, so the provider's own
+ * Configure is put in front of it: it reads `region`, `profile` and `assumeRole` (from the
+ * provider's inputs, or the `keyrotation:*` config variables of a default provider), refuses bad
+ * values naming the setting, and sets this process's connection (core/connection.ts).
+ */
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as providerSdk from "@pulumi/pulumi/provider";
+import { configureConnection, parseConnection } from "../core/connection";
+import { RotatingAccessKey, RotatingAccessKeyArgs } from "../components/rotatingAccessKey";
+import { keyRotationProvider, PROVIDER_NAME } from "./provider";
+
+interface GrpcCall {
+  request: {
+    getArgs(): { toJavaScript(): Record<string, unknown> } | undefined;
+    getVariablesMap(): { entries(): Iterable<[string, string]> };
+  };
+}
+type Callback = (err: unknown, value?: unknown) => void;
+type Handler = (call: GrpcCall, callback: Callback) => void;
+
+/** The provider configuration from a Configure request: its inputs, else its config variables. */
+export function configurationOf(request: GrpcCall["request"]): Record<string, unknown> {
+  const args = request.getArgs()?.toJavaScript() ?? {};
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of request.getVariablesMap().entries()) {
+    const name = key.startsWith(`${PROVIDER_NAME}:config:`)
+      ? key.slice(`${PROVIDER_NAME}:config:`.length)
+      : key.startsWith(`${PROVIDER_NAME}:`)
+        ? key.slice(PROVIDER_NAME.length + 1)
+        : key;
+    raw[name] = value;
+  }
+  for (const [key, value] of Object.entries(args)) if (value !== undefined && value !== null) raw[key] = value;
+  return raw;
+}
+
+/** Puts this provider's Configure in front of the SDK server's, which ignores the request. */
+function interceptConfigure(): void {
+  const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const grpc = require(require.resolve("@grpc/grpc-js", { paths: [sdkDir] })) as {
+    Server: { prototype: { addService(service: unknown, impl: Record<string, Handler>): void } };
+    status: { INVALID_ARGUMENT: number };
+  };
+  const original = grpc.Server.prototype.addService;
+  grpc.Server.prototype.addService = function (service, impl) {
+    const configure = impl.configure?.bind(impl);
+    if (configure) {
+      impl.configure = (call, callback) => {
+        const { settings, failures } = parseConnection(configurationOf(call.request));
+        if (failures.length > 0) {
+          callback({
+            code: grpc.status.INVALID_ARGUMENT,
+            details: `The keyrotation provider's configuration is invalid:\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`,
+          });
+          return;
+        }
+        configureConnection(settings);
+        configure(call, callback);
+      };
+    }
+    return original.call(this, service, impl);
+  };
+}
+
+async function constructRotatingAccessKey(
+  name: string,
+  inputs: pulumi.Inputs,
+  options: pulumi.ComponentResourceOptions,
+): Promise<providerSdk.ConstructResult> {
+  const component = new RotatingAccessKey(name, inputs as RotatingAccessKeyArgs, options);
+  return {
+    urn: component.urn,
+    state: {
+      accessKeyId: component.accessKeyId,
+      secretAccessKey: component.secretAccessKey,
+      previousAccessKeyId: component.previousAccessKeyId,
+      nextRotationDate: component.nextRotationDate,
+      keys: component.keys,
+    },
+  };
+}
+
+export function serve(args: string[] = process.argv.slice(2)): Promise<void> {
+  interceptConfigure();
+  return providerSdk.main(keyRotationProvider(constructRotatingAccessKey), args);
+}
