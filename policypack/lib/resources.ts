@@ -5,10 +5,10 @@
  * the check of the others. Secret values are never read.
  */
 import {
-  ACCESS_KEY_TOKEN,
+  ACCESS_KEY_TOKENS,
   AWS_ACCESS_KEY_TOKEN,
   ROTATING_ACCESS_KEY_TOKEN,
-  SCHEDULE_TOKEN,
+  SCHEDULE_TOKENS,
 } from "../../core/tokens";
 
 // Exported by @pulumi/policy at run time but marked internal, so absent from its typings.
@@ -18,11 +18,12 @@ const { UnknownValueError } = require("@pulumi/policy") as {
 
 /**
  * Key resources the policies read: `aws.iam.AccessKey` (outputs `user`, `status`, `createDate`, `id`) and
- * this package's dynamic key (outputs `userName`, `accessKeyId`, `status`, `createDate`).
+ * this package's key, `keyrotation:iam:AccessKey` and 0.1.x's `pulumi-nodejs:dynamic/keyrotation:AccessKey`
+ * (outputs `userName`, `accessKeyId`, `status`, `createDate`).
  */
-export const KEY_TYPES: readonly string[] = [AWS_ACCESS_KEY_TOKEN, ACCESS_KEY_TOKEN];
+export const KEY_TYPES: readonly string[] = [AWS_ACCESS_KEY_TOKEN, ...ACCESS_KEY_TOKENS];
 /** Resources that carry rotation settings: the component (its arguments) and its schedule (its inputs). */
-export const SCHEDULE_TYPES: readonly string[] = [ROTATING_ACCESS_KEY_TOKEN, SCHEDULE_TOKEN];
+export const SCHEDULE_TYPES: readonly string[] = [ROTATING_ACCESS_KEY_TOKEN, ...SCHEDULE_TOKENS];
 
 /** The part of a policy resource these policies use (both stack and resource policies provide it). */
 export interface ResourceLike {
@@ -88,7 +89,7 @@ export function stackKeys(resources: readonly ResourceLike[]): StackKey[] {
     if (!KEY_TYPES.includes(resource.type)) continue;
     const props = resource.props;
     const isAws = resource.type === AWS_ACCESS_KEY_TOKEN;
-    // aws.iam.AccessKey carries its key id as the resource id; the dynamic key has `accessKeyId` (also its id).
+    // aws.iam.AccessKey carries its key id as the resource id; this package's key has `accessKeyId` (also its id).
     const idRead = firstKnown(readString(props, isAws ? "id" : "accessKeyId"), () =>
       readString(props, isAws ? "accessKeyId" : "id"),
     );

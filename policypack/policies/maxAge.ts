@@ -20,7 +20,7 @@ export const MAX_AGE_POLICY_NAME = "iam-access-key-max-age";
 
 /**
  * Every Active access key in the stack, both `aws:iam/accessKey:AccessKey` and the rotation
- * component's `pulumi-nodejs:dynamic/keyrotation:AccessKey`, must be at most `maxAgeDays` old
+ * component's `keyrotation:iam:AccessKey` (or 0.1.x's `pulumi-nodejs:dynamic/keyrotation:AccessKey`), must be at most `maxAgeDays` old
  * (default 90, 1 to 365). A key whose id, status or creation date is unknown at preview (being
  * created or replaced) is not a violation. Exemptions (key id or user, reason, expiry) suspend the
  * rule until they expire; expired exemptions are reported as advisory lines. The clock is the real

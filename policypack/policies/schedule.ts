@@ -16,7 +16,7 @@ type ScheduleSetting = (typeof SCHEDULE_SETTINGS)[number];
 
 /**
  * A `keyrotation:iam:RotatingAccessKey` component (its arguments) or a
- * `pulumi-nodejs:dynamic/keyrotation:RotationSchedule` resource (its inputs) violates this policy
+ * `keyrotation:iam:RotationSchedule` (or 0.1.x's `pulumi-nodejs:dynamic/keyrotation:RotationSchedule`) resource (its inputs) violates this policy
  * when `rotationDays + overlapDays` is not below the policy's `maxAgeDays` (default 90, 1 to 365)
  * or not below the resource's own `maxAgeDays`. Absent properties take the component's defaults
  * (rotationDays 30, overlapDays 7, maxAgeDays 90); a RotatingAccessKey that shows none of the three
