@@ -1,18 +1,17 @@
 /**
  * Upgrading the package under a deployed stack: a consumer project deploys with an earlier build
- * (packed at its commit, installed in its node_modules), then installs the current build. No key
- * may be replaced. Resources the new build leaves alone keep the provider code the old build
- * serialized into the state; that code `require()`s modules by their old paths
- * (`pulumi-aws-key-rotation/dist/components/accessKeyOps.js`, ...), so refresh and destroy only
- * work while the current package still answers at those paths. A resource the current build
- * updates stores its compact provider loader instead (components/providers/stored.ts).
+ * (packed at its commit, installed in its node_modules: dynamic resources whose state holds
+ * provider code), then installs the current build (the keyrotation provider plugin; the project
+ * declares it in Pulumi.yaml, as the README says). No key may be replaced: each resource follows
+ * its alias from `pulumi-nodejs:dynamic/keyrotation:<type>` to `keyrotation:iam:<type>` with the
+ * same id and stored secret, the first deploy rewrites its state without the stored provider code
+ * (an in-place update, no IAM call), and the rotation goes on with the plugin.
  *
  * Two earlier builds: the last with the old layout (everything in components/), and the last
  * release before the compact loader (providers under components/providers/, code in the state).
  */
 import * as assert from "assert";
 import { addDays } from "../../core/clock";
-import { storedProviderText } from "../../components/providers/stored";
 import { cleanUpPacks, ConsumerProject, packCurrent, packPrevious } from "../support/consumer";
 import { createUser, listKeys, setClock } from "../support/moto";
 import { RunResult, steps, TestStack } from "../support/pulumiCli";
@@ -31,9 +30,8 @@ const PREVIOUS_BUILDS = [
     oldOps: 'require("pulumi-aws-key-rotation/dist/components/providers/accessKeyOps.js")',
   },
 ];
-const KEY_TYPE = "pulumi-nodejs:dynamic/keyrotation:AccessKey";
-/** What the current build stores: the loader of the installed package's providers. */
-const NEW_PROVIDER = storedProviderText("AccessKey");
+const OLD_KEY_TYPE = "pulumi-nodejs:dynamic/keyrotation:AccessKey";
+const KEY_TYPE = "keyrotation:iam:AccessKey";
 
 for (const { label, commit: PREVIOUS_COMMIT, oldOps: OLD_OPS } of PREVIOUS_BUILDS)
   describe(`e2e: upgrade from ${label} keeps every key`, function () {
@@ -68,13 +66,19 @@ for (const { label, commit: PREVIOUS_COMMIT, oldOps: OLD_OPS } of PREVIOUS_BUILD
       assertNoSecrets(exported.text, "the exported state");
       return exported;
     };
-    /** The provider code stored in each AccessKey's outputs: what refresh (read) and delete run. */
+    /** The provider code stored in each 0.1.x AccessKey's outputs: what its refresh (read) and delete ran. */
     const storedProviders = async () =>
       Object.fromEntries(
         (await state()).resources
-          .filter((r) => r.type === KEY_TYPE)
+          .filter((r) => r.type === OLD_KEY_TYPE)
           .map((r) => [r.id as string, String(r.outputs?.__provider ?? "")]),
       );
+    /** Each key resource's type, id and stored secret (the secret as the state's ciphertext). */
+    const keyResources = async () =>
+      (await state()).resources
+        .filter((r) => r.type === KEY_TYPE || r.type === OLD_KEY_TYPE)
+        .map((r) => ({ type: r.type, id: r.id, secret: JSON.stringify(r.outputs?.secretAccessKey) }))
+        .sort((a, b) => String(a.id).localeCompare(String(b.id)));
     /** What refresh may not change: each resource's id and status. */
     const idsAndStatuses = async () => (await state()).resources.map((r) => [r.urn, r.id, r.outputs?.status]);
     const plainOutputs = async () => {
@@ -129,21 +133,35 @@ for (const { label, commit: PREVIOUS_COMMIT, oldOps: OLD_OPS } of PREVIOUS_BUILD
       for (const code of Object.values(providers)) assert.ok(code.includes(OLD_OPS), code.slice(0, 2000));
     });
 
-    it("current build installed: preview and up plan nothing; IAM and the outputs are unchanged", async () => {
+    it("current build installed: each resource is taken over in place, same ids and secrets, no code left in the state", async () => {
       const outputsBefore = await plainOutputs();
+      const secretBefore = (await stack.outputs(true)).secretAccessKey;
+      const keysBefore = await keyResources();
       project.install(current);
       await setClock(addDays(T0, 31.05));
+      // One in-place update per resource (the state drops the stored provider), nothing created or replaced.
+      const expected = ["update app-a", "update app-b", "update app-schedule"];
       const preview = await ok("preview after the upgrade", stack.preview());
-      assert.deepStrictEqual(steps(preview.events), []);
+      assert.deepStrictEqual(steps(preview.events), expected, "preview");
       const up = await ok("up after the upgrade", stack.up());
-      assert.deepStrictEqual(steps(up.events), []);
+      assert.deepStrictEqual(steps(up.events), expected, "up");
       assert.deepStrictEqual(await iamKeys(), [`${firstKey}:Active`, `${secondKey}:Active`]);
       assert.deepStrictEqual(await plainOutputs(), outputsBefore);
-      // Unchanged resources keep their outputs, and with them the old provider code.
-      for (const code of Object.values(await storedProviders())) assert.ok(code.includes(OLD_OPS));
+      assert.strictEqual((await stack.outputs(true)).secretAccessKey, secretBefore);
+      const keysAfter = await keyResources();
+      assert.deepStrictEqual(
+        keysAfter.map((k) => [k.type, k.id]),
+        keysBefore.map((k) => [KEY_TYPE, k.id]),
+      );
+      const exported = await state();
+      assert.strictEqual(exported.text.includes("__provider"), false, "the state still holds a stored provider");
+      assert.strictEqual(exported.text.includes("pulumi-nodejs:dynamic"), false, "the state still holds a dynamic type");
+      // A second deploy changes nothing.
+      const again = await ok("up again", stack.up());
+      assert.deepStrictEqual(steps(again.events), []);
     });
 
-    it("refresh runs the stored closures of the previous build and changes nothing", async () => {
+    it("refresh with the plugin changes nothing", async () => {
       const stateBefore = await idsAndStatuses();
       const outputsBefore = await plainOutputs();
       const refresh = await ok("refresh", stack.refresh());
@@ -163,16 +181,27 @@ for (const { label, commit: PREVIOUS_COMMIT, oldOps: OLD_OPS } of PREVIOUS_BUILD
       const up = await upAt(38);
       assert.deepStrictEqual(steps(up.events), expected, "up");
       assert.deepStrictEqual(await iamKeys(), [`${firstKey}:Inactive`, `${secondKey}:Active`]);
-      // The updated key now holds the current build's code; the second still the previous build's.
-      const providers = await storedProviders();
-      assert.strictEqual(providers[firstKey], NEW_PROVIDER);
-      assert.ok(providers[secondKey].includes(OLD_OPS), providers[secondKey].slice(0, 2000));
     });
 
-    it("destroy deletes both keys, the second through the previous build's stored code", async () => {
-      // Both keys were last used at their STS verification (days 0 and 31); a week later the
-      // deletion guard's 24 h window is clear, so no forceDelete is needed.
-      await setClock(addDays(T0, 45));
+    it("day 61: the next rotation deletes the first key and creates a third in its slot", async () => {
+      const day61 = await upAt(61);
+      assert.deepStrictEqual(steps(day61.events), [
+        "create-replacement app-a",
+        "delete-replaced app-a",
+        "replace app-a",
+        "update app-schedule",
+      ]);
+      const keys = await listKeys(user);
+      assert.strictEqual(keys.length, 2);
+      assert.ok(!keys.some((k) => k.AccessKeyId === firstKey), "the first key was deleted");
+      assert.ok(keys.some((k) => k.AccessKeyId === secondKey && k.Status === "Active"));
+      const out = await stack.outputs(false);
+      assert.notStrictEqual(out.accessKeyId, secondKey);
+      assert.strictEqual(out.previousAccessKeyId, secondKey);
+    });
+
+    it("destroy deletes both keys with the plugin", async () => {
+      await setClock(addDays(T0, 70));
       const destroy = await ok("destroy", stack.destroy());
       assert.deepStrictEqual(steps(destroy.events), [
         "delete app",

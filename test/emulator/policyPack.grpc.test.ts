@@ -332,6 +332,7 @@ describe("policy pack staged for publishing (self-contained JavaScript)", functi
       [
         "core/aws.js",
         "core/clock.js",
+        "core/connection.js",
         "core/exemptions.js",
         "core/iam.js",
         "core/settings.js",
@@ -343,6 +344,7 @@ describe("policy pack staged for publishing (self-contained JavaScript)", functi
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
     assert.deepStrictEqual(Object.keys(pkg.dependencies).sort(), [
       "@aws-sdk/client-iam",
+      "@aws-sdk/client-sts",
       "@pulumi/policy",
       "@pulumi/pulumi",
     ]);

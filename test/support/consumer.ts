@@ -15,6 +15,12 @@ import { REPO_ROOT } from "./pulumiCli";
 
 export const PACKAGE_NAME = "pulumi-aws-key-rotation";
 const CONSUMER_PROGRAM = path.join(REPO_ROOT, "test", "e2e", "programs", "consumer");
+/** The Pulumi.yaml lines that declare the provider plugin of the installed package (README). */
+export const PLUGIN_LINES = `plugins:
+  providers:
+    - name: keyrotation
+      path: node_modules/${PACKAGE_NAME}/provider
+`;
 
 /** Every temporary folder made here, removed by `cleanUpPacks`. */
 const tempDirs: string[] = [];
@@ -130,13 +136,22 @@ export class ConsumerProject {
     this.packageDir = path.join(modules, PACKAGE_NAME);
   }
 
-  /** Installs the tarball as node_modules/pulumi-aws-key-rotation, replacing what was there. */
+  /**
+   * Installs the tarball as node_modules/pulumi-aws-key-rotation, replacing what was there. A build
+   * with the provider plugin (provider/PulumiPlugin.yaml) also gets the lines its README tells a
+   * user to add to Pulumi.yaml, which declare the plugin from the installed package.
+   */
   install(tarball: string): void {
     const unpack = fs.mkdtempSync(path.join(this.dir, ".unpack-"));
     run("tar", ["-xzf", tarball, "-C", unpack], this.dir);
     fs.rmSync(this.packageDir, { recursive: true, force: true });
     fs.renameSync(path.join(unpack, "package"), this.packageDir);
     fs.rmSync(unpack, { recursive: true, force: true });
+    const project = path.join(this.dir, "Pulumi.yaml");
+    const text = fs.readFileSync(project, "utf8");
+    if (fs.existsSync(path.join(this.packageDir, "provider", "PulumiPlugin.yaml")) && !text.includes(PLUGIN_LINES)) {
+      fs.writeFileSync(project, text.trimEnd() + "\n" + PLUGIN_LINES);
+    }
   }
 }
 

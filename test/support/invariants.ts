@@ -9,7 +9,8 @@ import { emulator, listKeys } from "./moto";
 import { RunResult, TestStack } from "./pulumiCli";
 import { findSecrets, registerSecret } from "./secretGuard";
 
-const KEY_TYPE = "pulumi-nodejs:dynamic/keyrotation:AccessKey";
+/** Key resources in the state: the provider plugin's, and 0.1.x's dynamic ones (the upgrade). */
+const KEY_TYPES = ["keyrotation:iam:AccessKey", "pulumi-nodejs:dynamic/keyrotation:AccessKey"];
 
 export interface CurrentKey {
   id: string;
@@ -67,7 +68,7 @@ export async function checkInvariants(
     if (findSecrets(r.visible).length > 0)
       problems.push("a secret access key is in plain text in a command's output");
   }
-  const stateKeys = exported.resources.filter((r) => r.type === KEY_TYPE).map((r) => r.id as string);
+  const stateKeys = exported.resources.filter((r) => KEY_TYPES.includes(r.type)).map((r) => r.id as string);
   const iamKeys = await listKeys(userName);
   const iamIds = iamKeys.map((k) => k.AccessKeyId as string);
   const orphans = iamIds.filter((id) => !stateKeys.includes(id));

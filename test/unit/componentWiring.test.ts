@@ -42,10 +42,10 @@ before(() => {
     {
       newResource(args) {
         registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-        if (args.type === "pulumi-nodejs:dynamic/keyrotation:RotationSchedule") {
+        if (args.type === "keyrotation:iam:RotationSchedule") {
           return { id: `schedule-${args.inputs.userName}`, state: { ...args.inputs, plan, events: [] } };
         }
-        if (args.type === "pulumi-nodejs:dynamic/keyrotation:AccessKey") {
+        if (args.type === "keyrotation:iam:AccessKey") {
           const id = `AKIAMOCK${String(args.inputs.slot).toUpperCase()}${String(args.inputs.generation).padStart(11, "0")}`;
           return {
             id,
@@ -87,16 +87,16 @@ describe("RotatingAccessKey wiring (Pulumi mocks)", () => {
     assert.ok(publication);
     assert.ok(
       (await output(publication.urn)).endsWith(
-        "RotatingAccessKey$pulumi-nodejs:dynamic/keyrotation:SecretPublication::svc-secret",
+        "RotatingAccessKey$keyrotation:iam:SecretPublication::svc-secret",
       ),
     );
     assert.deepStrictEqual(
       registered.map((r) => `${r.type} ${r.name}`),
       [
         "keyrotation:iam:RotatingAccessKey svc",
-        "pulumi-nodejs:dynamic/keyrotation:RotationSchedule svc-schedule",
-        "pulumi-nodejs:dynamic/keyrotation:AccessKey svc-a",
-        "pulumi-nodejs:dynamic/keyrotation:SecretPublication svc-secret",
+        "keyrotation:iam:RotationSchedule svc-schedule",
+        "keyrotation:iam:AccessKey svc-a",
+        "keyrotation:iam:SecretPublication svc-secret",
       ],
     );
     const urns = await Promise.all([
@@ -104,8 +104,8 @@ describe("RotatingAccessKey wiring (Pulumi mocks)", () => {
       ...(await output(key.keyResources)).map((k) => output(k.urn)),
     ]);
     assert.deepStrictEqual(urns, [
-      "urn:pulumi:test::keyrotation::keyrotation:iam:RotatingAccessKey$pulumi-nodejs:dynamic/keyrotation:RotationSchedule::svc-schedule",
-      "urn:pulumi:test::keyrotation::keyrotation:iam:RotatingAccessKey$pulumi-nodejs:dynamic/keyrotation:AccessKey::svc-a",
+      "urn:pulumi:test::keyrotation::keyrotation:iam:RotatingAccessKey$keyrotation:iam:RotationSchedule::svc-schedule",
+      "urn:pulumi:test::keyrotation::keyrotation:iam:RotatingAccessKey$keyrotation:iam:AccessKey::svc-a",
     ]);
   });
 
@@ -120,7 +120,7 @@ describe("RotatingAccessKey wiring (Pulumi mocks)", () => {
     await output(key.keys);
     const schedule = registered.find((r) => r.name === "svc2-schedule");
     assert.deepStrictEqual(
-      Object.fromEntries(Object.entries(schedule?.inputs ?? {}).filter(([k]) => k !== "__provider")),
+      schedule?.inputs,
       {
         userName: "svc2-user",
         rotationDays: 30,
@@ -133,10 +133,7 @@ describe("RotatingAccessKey wiring (Pulumi mocks)", () => {
         verifyTimeoutSeconds: 60,
       },
     );
-    const keyInputs = (name: string) => {
-      const { __provider: _p, ...rest } = registered.find((r) => r.name === name)?.inputs ?? {};
-      return rest;
-    };
+    const keyInputs = (name: string) => registered.find((r) => r.name === name)?.inputs;
     assert.deepStrictEqual(keyInputs("svc2-b"), {
       userName: "svc2-user",
       slot: "b",
@@ -191,7 +188,16 @@ describe("RotatingAccessKey wiring (Pulumi mocks)", () => {
     assert.strictEqual(await isSecret(key.accessKeyId), false);
   });
 
-  it("stores a provider loader that loads the built providers the way the engine's host does", async () => {
+  it("registers the provider plugin's types with no provider code in their inputs", async () => {
+    const resources = registered.filter((r) => r.type.startsWith("keyrotation:iam:") && r.type !== "keyrotation:iam:RotatingAccessKey");
+    assert.deepStrictEqual(
+      [...new Set(resources.map((r) => r.type))].sort(),
+      ["keyrotation:iam:AccessKey", "keyrotation:iam:RotationSchedule", "keyrotation:iam:SecretPublication"],
+    );
+    assert.deepStrictEqual(resources.filter((r) => "__provider" in r.inputs).map((r) => r.name), []);
+  });
+
+  it("old state's stored provider loader still loads the built providers the way the engine's dynamic host does", async () => {
     const { accessKeyProvider } = await import("../../components/providers/accessKey");
     const { scheduleProvider } = await import("../../components/providers/rotationSchedule");
     const text = storedProviderText("AccessKey");

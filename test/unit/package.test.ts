@@ -32,7 +32,7 @@ describe("package", () => {
       assert.strictEqual(typeof api[name] === "function" || typeof api[name] === "object", true, name);
     }
     assert.strictEqual(api.ROTATING_ACCESS_KEY_TOKEN, "keyrotation:iam:RotatingAccessKey");
-    assert.strictEqual(api.ACCESS_KEY_TOKEN, "pulumi-nodejs:dynamic/keyrotation:AccessKey");
+    assert.strictEqual(api.ACCESS_KEY_TOKEN, "keyrotation:iam:AccessKey");
     assert.ok(fs.existsSync(path.join(ROOT, "dist", "components", "index.d.ts")));
   });
 
