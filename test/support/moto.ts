@@ -6,6 +6,7 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as net from "net";
 import * as path from "path";
 import * as iam from "@aws-sdk/client-iam";
+import * as sts from "@aws-sdk/client-sts";
 import { forgetKeyless } from "../../components/providers/accessKeyOps";
 
 export interface Emulator {
@@ -157,6 +158,35 @@ export async function createUser(prefix = "user"): Promise<string> {
 /** The user's keys as IAM reports them, oldest first. */
 export async function listKeys(userName: string): Promise<iam.AccessKeyMetadata[]> {
   const out = await adminIam().send(new iam.ListAccessKeysCommand({ UserName: userName }));
+  return [...(out.AccessKeyMetadata ?? [])].sort(
+    (a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0),
+  );
+}
+
+/**
+ * An IAM client acting in another emulated account: credentials of a role assumed there (moto
+ * keeps each account's IAM data apart for assumed-role credentials; the role need not exist).
+ */
+export async function accountIam(account: string, roleName = "KeyRotation"): Promise<iam.IAMClient> {
+  const stsClient = new sts.STSClient({ region: "us-east-1", endpoint: emulator().endpoint });
+  try {
+    const { Credentials: c } = await stsClient.send(
+      new sts.AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/${roleName}`, RoleSessionName: "test-setup" }),
+    );
+    if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`no credentials for account ${account}`);
+    return new iam.IAMClient({
+      region: "us-east-1",
+      endpoint: emulator().endpoint,
+      credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken },
+    });
+  } finally {
+    stsClient.destroy();
+  }
+}
+
+/** The user's keys in `client`'s account, oldest first. */
+export async function listKeysWith(client: iam.IAMClient, userName: string): Promise<iam.AccessKeyMetadata[]> {
+  const out = await client.send(new iam.ListAccessKeysCommand({ UserName: userName }));
   return [...(out.AccessKeyMetadata ?? [])].sort(
     (a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0),
   );

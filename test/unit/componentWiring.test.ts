@@ -145,7 +145,7 @@ describe("RotatingAccessKey wiring (Pulumi mocks)", () => {
       forceDelete: true,
       verifyTimeoutSeconds: 60,
     });
-    assert.deepStrictEqual(keyInputs("svc2-a").generation, 1);
+    assert.deepStrictEqual(keyInputs("svc2-a")?.generation, 1);
     // The current key registers first; the previous one follows it.
     assert.deepStrictEqual(
       registered.filter((r) => r.type.endsWith(":AccessKey")).map((r) => r.name),
