@@ -189,6 +189,15 @@ describe("RotatingAccessKey wiring (Pulumi mocks)", () => {
   });
 
   it("registers the provider plugin's types with no provider code in their inputs", async () => {
+    plan = {
+      current: "b",
+      a: slot(1, "2027-01-01T00:00:00.000Z", "Active"),
+      b: slot(2, "2027-01-31T00:00:00.000Z", "Active"),
+      nextRotationDate: "2027-03-02T00:00:00.000Z",
+    };
+    const key = new RotatingAccessKey("plugin", { userName: "plugin-user", secretsManagerSecretId: "plugin/key" });
+    await output(key.keys);
+    await output(key.publication);
     const resources = registered.filter((r) => r.type.startsWith("keyrotation:iam:") && r.type !== "keyrotation:iam:RotatingAccessKey");
     assert.deepStrictEqual(
       [...new Set(resources.map((r) => r.type))].sort(),
