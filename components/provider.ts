@@ -38,7 +38,10 @@ export class Provider extends pulumi.ProviderResource {
         region: args.region,
         profile: args.profile,
         // As every generated SDK sends it: objects as JSON text (the provider reads either form).
-        assumeRole: args.assumeRole === undefined ? undefined : pulumi.output(args.assumeRole).apply((r) => JSON.stringify(r)),
+        assumeRole:
+          args.assumeRole === undefined
+            ? undefined
+            : pulumi.output(args.assumeRole).apply((r) => JSON.stringify(r)),
       },
       pulumi.mergeOptions(opts, { version: PACKAGE_VERSION }),
     );

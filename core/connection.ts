@@ -41,7 +41,11 @@ export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 export const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
 function unwrap(value: unknown): unknown {
-  if (value && typeof value === "object" && (value as Record<string, unknown>)[SECRET_SIG] === SECRET_SIG_VALUE) {
+  if (
+    value &&
+    typeof value === "object" &&
+    (value as Record<string, unknown>)[SECRET_SIG] === SECRET_SIG_VALUE
+  ) {
     return (value as Record<string, unknown>).value;
   }
   return value;
@@ -52,14 +56,20 @@ function unwrap(value: unknown): unknown {
  * `keyrotation:<name>` config variables, where objects may arrive as JSON text. Every problem names
  * the setting (`keyrotation:assumeRole.roleArn`, ...) and the fix; none carries a secret.
  */
-export function parseConnection(raw: Record<string, unknown>): { settings: ConnectionSettings; failures: Failure[] } {
+export function parseConnection(raw: Record<string, unknown>): {
+  settings: ConnectionSettings;
+  failures: Failure[];
+} {
   const failures: Failure[] = [];
   const settings: ConnectionSettings = {};
   const text = (name: string, value: unknown): string | undefined => {
     value = unwrap(value);
     if (value === undefined || value === null || value === "") return undefined;
     if (typeof value !== "string") {
-      failures.push({ property: name, reason: `keyrotation:${name} must be a string; got ${typeof value}. Fix keyrotation:${name}.` });
+      failures.push({
+        property: name,
+        reason: `keyrotation:${name} must be a string; got ${typeof value}. Fix keyrotation:${name}.`,
+      });
       return undefined;
     }
     return value.trim();
@@ -80,7 +90,10 @@ export function parseConnection(raw: Record<string, unknown>): { settings: Conne
   }
   if (role !== undefined && role !== null && role !== "") {
     if (typeof role !== "object" || Array.isArray(role)) {
-      failures.push({ property: "assumeRole", reason: "keyrotation:assumeRole must be an object with a roleArn. Fix keyrotation:assumeRole." });
+      failures.push({
+        property: "assumeRole",
+        reason: "keyrotation:assumeRole must be an object with a roleArn. Fix keyrotation:assumeRole.",
+      });
     } else {
       const r = role as Record<string, unknown>;
       const roleArn = text("assumeRole.roleArn", r.roleArn);
@@ -98,9 +111,15 @@ export function parseConnection(raw: Record<string, unknown>): { settings: Conne
         });
       }
       let durationSeconds = unwrap(r.durationSeconds);
-      if (typeof durationSeconds === "string" && durationSeconds.trim() !== "") durationSeconds = Number(durationSeconds);
+      if (typeof durationSeconds === "string" && durationSeconds.trim() !== "")
+        durationSeconds = Number(durationSeconds);
       if (durationSeconds !== undefined && durationSeconds !== null && durationSeconds !== "") {
-        if (typeof durationSeconds !== "number" || !Number.isInteger(durationSeconds) || durationSeconds < 900 || durationSeconds > 43200) {
+        if (
+          typeof durationSeconds !== "number" ||
+          !Number.isInteger(durationSeconds) ||
+          durationSeconds < 900 ||
+          durationSeconds > 43200
+        ) {
           failures.push({
             property: "assumeRole.durationSeconds",
             reason: `keyrotation:assumeRole.durationSeconds must be a whole number from 900 to 43200; got ${JSON.stringify(durationSeconds)}. Fix keyrotation:assumeRole.durationSeconds.`,
@@ -110,7 +129,11 @@ export function parseConnection(raw: Record<string, unknown>): { settings: Conne
       } else durationSeconds = undefined;
       const externalId = unwrap(r.externalId);
       if (externalId !== undefined && externalId !== null && typeof externalId !== "string") {
-        failures.push({ property: "assumeRole.externalId", reason: "keyrotation:assumeRole.externalId must be a string. Fix keyrotation:assumeRole.externalId." });
+        failures.push({
+          property: "assumeRole.externalId",
+          reason:
+            "keyrotation:assumeRole.externalId must be a string. Fix keyrotation:assumeRole.externalId.",
+        });
       }
       if (roleArn && ROLE_ARN_PATTERN.test(roleArn)) {
         settings.assumeRole = {
@@ -215,7 +238,11 @@ function assumedCredentials(role: AssumeRoleSettings): Assumed {
  * credentials of the configured connection (the assumed role's, or the profile's); nothing when
  * the environment decides.
  */
-export function clientConnection(): { region: string; credentials?: AwsCredentialIdentityProvider; profile?: string } {
+export function clientConnection(): {
+  region: string;
+  credentials?: AwsCredentialIdentityProvider;
+  profile?: string;
+} {
   const region = resolveRegion(current.region);
   if (current.assumeRole) {
     assumed ??= assumedCredentials(current.assumeRole);

@@ -35,14 +35,14 @@ export function configurationOf(request: GrpcCall["request"]): Record<string, un
         : key;
     raw[name] = value;
   }
-  for (const [key, value] of Object.entries(args)) if (value !== undefined && value !== null) raw[key] = value;
+  for (const [key, value] of Object.entries(args))
+    if (value !== undefined && value !== null) raw[key] = value;
   return raw;
 }
 
 /** Puts this provider's Configure in front of the SDK server's, which ignores the request. */
 function interceptConfigure(): void {
   const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const grpc = require(require.resolve("@grpc/grpc-js", { paths: [sdkDir] })) as {
     Server: { prototype: { addService(service: unknown, impl: Record<string, Handler>): void } };
     status: { INVALID_ARGUMENT: number };

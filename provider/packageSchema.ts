@@ -78,12 +78,18 @@ const keyInputs: Record<string, Prop> = {
   forceDelete: bool("Delete the key even when it was used within `deletionGuardHours`. Default false.", {
     default: false,
   }),
-  slot: str("Slot `a` or `b` of a RotatingAccessKey; empty for a standalone key. Changing it replaces the key.", {
-    default: "",
-  }),
-  generation: int("Generation number within the slot; changing it replaces the key (a rotation). Default 0.", {
-    default: 0,
-  }),
+  slot: str(
+    "Slot `a` or `b` of a RotatingAccessKey; empty for a standalone key. Changing it replaces the key.",
+    {
+      default: "",
+    },
+  ),
+  generation: int(
+    "Generation number within the slot; changing it replaces the key (a rotation). Default 0.",
+    {
+      default: 0,
+    },
+  ),
   adoptAccessKeyId: str(
     "Take over this existing key of the user instead of creating one; its secret stays unknown (empty). Default: create a key.",
   ),
@@ -148,7 +154,9 @@ const accessKeyOutputs = {
 };
 
 const publicationInputs: Record<string, Prop> = {
-  secretId: str("Name or ARN of the Secrets Manager secret that receives the key. Changing it replaces the publication."),
+  secretId: str(
+    "Name or ARN of the Secrets Manager secret that receives the key. Changing it replaces the publication.",
+  ),
   adoptExisting: bool("Take over an existing secret that this package did not create. Default false.", {
     default: false,
   }),
@@ -159,15 +167,21 @@ const publicationInputs: Record<string, Prop> = {
 
 const componentOutputs = {
   accessKeyId: str("The current key's id: the one applications should use."),
-  secretAccessKey: str("The current key's secret (a secret). Empty for an adopted key, whose secret is unknown.", {
-    secret: true,
-  }),
-  previousAccessKeyId: str("The previous key's id while it exists (Active during the overlap, then Inactive)."),
+  secretAccessKey: str(
+    "The current key's secret (a secret). Empty for an adopted key, whose secret is unknown.",
+    {
+      secret: true,
+    },
+  ),
+  previousAccessKeyId: str(
+    "The previous key's id while it exists (Active during the overlap, then Inactive).",
+  ),
   nextRotationDate: str("When the current key is next rotated (ISO-8601)."),
   keys: {
     type: "array",
     items: { $ref: "#/types/keyrotation:iam:ManagedKey" },
-    description: "Every key of the user that the component manages: slot, id, status, createDate, generation, current.",
+    description:
+      "Every key of the user that the component manages: slot, id, status, createDate, generation, current.",
   },
 };
 
@@ -219,19 +233,21 @@ export function packageSchema(): Record<string, unknown> {
           ...settingProperties,
           plan: {
             $ref: "pulumi.json#/Any",
-            description: "What each slot holds after this deploy, which slot is current, and the next rotation date.",
+            description:
+              "What each slot holds after this deploy, which slot is current, and the next rotation date.",
           },
           events: {
             type: "array",
             items: { $ref: "pulumi.json#/Any" },
-            description: "What the latest change of plan did, and why (kind, message, the deploy's clock reading).",
+            description:
+              "What the latest change of plan did, and why (kind, message, the deploy's clock reading).",
           },
         },
         required: ["userName", ...Object.keys(settingProperties)],
       },
       "keyrotation:iam:SecretPublication": {
         description:
-          "Publishes the current key to AWS Secrets Manager as JSON `{\"userName\",\"accessKeyId\",\"secretAccessKey\"}`. Writes only to a secret it created or was explicitly handed (`adoptExisting`).",
+          'Publishes the current key to AWS Secrets Manager as JSON `{"userName","accessKeyId","secretAccessKey"}`. Writes only to a secret it created or was explicitly handed (`adoptExisting`).',
         inputProperties: publicationInputs,
         requiredInputs: ["secretId", "userName", "accessKeyId", "secretAccessKey"],
         properties: {

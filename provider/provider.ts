@@ -48,14 +48,18 @@ function servedFor(urn: string): Served {
   const type = typeOfUrn(urn);
   const served = SERVED[type];
   if (!served) {
-    throw new Error(`The keyrotation provider ${PACKAGE_VERSION} has no resource type "${type}"; upgrade the package.`);
+    throw new Error(
+      `The keyrotation provider ${PACKAGE_VERSION} has no resource type "${type}"; upgrade the package.`,
+    );
   }
   return served;
 }
 
 function isSecret(value: unknown): value is { value: unknown } {
   return (
-    typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG] === SECRET_SIG_VALUE
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<string, unknown>)[SECRET_SIG] === SECRET_SIG_VALUE
   );
 }
 
@@ -92,10 +96,14 @@ export function plainProperties(props: Record<string, unknown> | undefined): {
   return { plain, secret, stored };
 }
 
-export function secretWrapped(props: Record<string, unknown>, names: Iterable<string>): Record<string, unknown> {
+export function secretWrapped(
+  props: Record<string, unknown>,
+  names: Iterable<string>,
+): Record<string, unknown> {
   const out = { ...props };
   for (const name of names) {
-    if (name in out && out[name] !== undefined) out[name] = { [SECRET_SIG]: SECRET_SIG_VALUE, value: out[name] };
+    if (name in out && out[name] !== undefined)
+      out[name] = { [SECRET_SIG]: SECRET_SIG_VALUE, value: out[name] };
   }
   return out;
 }
@@ -136,7 +144,10 @@ export function keyRotationProvider(construct: ComponentFactory): provider.Provi
     async create(urn, inputs) {
       const { provider: p, secretOutputs } = servedFor(urn);
       const result = await p.create(plainProperties(inputs).plain);
-      return { id: result.id, outs: secretWrapped((result.outs ?? {}) as Record<string, unknown>, secretOutputs) };
+      return {
+        id: result.id,
+        outs: secretWrapped((result.outs ?? {}) as Record<string, unknown>, secretOutputs),
+      };
     },
 
     async read(id, urn, props) {
@@ -145,7 +156,10 @@ export function keyRotationProvider(construct: ComponentFactory): provider.Provi
       if (!p.read) return { id, props: secretWrapped(plain, secretOutputs) };
       const result = await p.read(id, plain);
       if (!result.id) return {};
-      return { id: result.id, props: secretWrapped((result.props ?? {}) as Record<string, unknown>, secretOutputs) };
+      return {
+        id: result.id,
+        props: secretWrapped((result.props ?? {}) as Record<string, unknown>, secretOutputs),
+      };
     },
 
     async update(id, urn, olds, news) {
@@ -166,7 +180,8 @@ export function keyRotationProvider(construct: ComponentFactory): provider.Provi
     },
 
     async construct(name, type, inputs, options) {
-      if (type !== token("RotatingAccessKey")) throw new Error(`The keyrotation provider has no component "${type}".`);
+      if (type !== token("RotatingAccessKey"))
+        throw new Error(`The keyrotation provider has no component "${type}".`);
       return construct(name, inputs, options);
     },
   };

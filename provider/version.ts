@@ -10,7 +10,8 @@ function packageVersion(): string {
       const pkg = JSON.parse(fs.readFileSync(file, "utf8")) as { name?: string; version?: string };
       if (pkg.name === "pulumi-aws-key-rotation" && pkg.version) return pkg.version;
     }
-    if (path.dirname(dir) === dir) throw new Error(`No package.json of pulumi-aws-key-rotation above ${__dirname}.`);
+    if (path.dirname(dir) === dir)
+      throw new Error(`No package.json of pulumi-aws-key-rotation above ${__dirname}.`);
   }
 }
 

@@ -18,7 +18,12 @@ import * as ts from "typescript";
 
 const ROOT = path.resolve(__dirname, "../..");
 const PACK = path.join(ROOT, "policypack");
-const RUNTIME_DEPENDENCIES = ["@pulumi/policy", "@pulumi/pulumi", "@aws-sdk/client-iam", "@aws-sdk/client-sts"];
+const RUNTIME_DEPENDENCIES = [
+  "@pulumi/policy",
+  "@pulumi/pulumi",
+  "@aws-sdk/client-iam",
+  "@aws-sdk/client-sts",
+];
 
 const COMPILER_OPTIONS: ts.CompilerOptions = {
   target: ts.ScriptTarget.ES2022,

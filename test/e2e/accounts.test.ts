@@ -48,7 +48,9 @@ describe("e2e: two accounts in one stack (explicit providers with assumeRole)", 
     await stack.init();
     await stack.setConfig(
       "accounts",
-      JSON.stringify(ACCOUNTS.map((a) => ({ roleArn: `arn:aws:iam::${a}:role/KeyRotation`, userName: user }))),
+      JSON.stringify(
+        ACCOUNTS.map((a) => ({ roleArn: `arn:aws:iam::${a}:role/KeyRotation`, userName: user })),
+      ),
     );
   });
 
@@ -60,7 +62,11 @@ describe("e2e: two accounts in one stack (explicit providers with assumeRole)", 
   const calendar: { day: number; ops: string[]; keys: string[] }[] = [
     {
       day: 0,
-      ops: ACCOUNTS.flatMap((a) => [`create ${a}-${user}`, `create ${a}-${user}-a`, `create ${a}-${user}-schedule`]),
+      ops: ACCOUNTS.flatMap((a) => [
+        `create ${a}-${user}`,
+        `create ${a}-${user}-a`,
+        `create ${a}-${user}-schedule`,
+      ]),
       keys: ["1:Active"],
     },
     {
@@ -82,7 +88,10 @@ describe("e2e: two accounts in one stack (explicit providers with assumeRole)", 
       assert.strictEqual(preview.code, 0, preview.visible);
       const up = await stack.up();
       assert.strictEqual(up.code, 0, up.visible);
-      const expected = [...step.ops, ...(step.day === 0 ? ACCOUNTS.map((a) => `create account-${a}`) : [])].sort();
+      const expected = [
+        ...step.ops,
+        ...(step.day === 0 ? ACCOUNTS.map((a) => `create account-${a}`) : []),
+      ].sort();
       assert.deepStrictEqual(steps(preview.events), expected, "preview");
       assert.deepStrictEqual(steps(up.events), expected, "up");
 
@@ -107,7 +116,10 @@ describe("e2e: two accounts in one stack (explicit providers with assumeRole)", 
       }
       // The two accounts never share a key, and the default account has no such user.
       assert.notStrictEqual(ids[ACCOUNTS[0]], ids[ACCOUNTS[1]]);
-      await assert.rejects(adminIam().send(new iam.ListAccessKeysCommand({ UserName: user })), iam.NoSuchEntityException);
+      await assert.rejects(
+        adminIam().send(new iam.ListAccessKeysCommand({ UserName: user })),
+        iam.NoSuchEntityException,
+      );
 
       const state = await stack.exportState();
       assertNoSecrets(state.text, `the state on day ${step.day}`);

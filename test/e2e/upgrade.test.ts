@@ -154,8 +154,16 @@ for (const { label, commit: PREVIOUS_COMMIT, oldOps: OLD_OPS } of PREVIOUS_BUILD
         keysBefore.map((k) => [KEY_TYPE, k.id]),
       );
       const exported = await state();
-      assert.strictEqual(exported.text.includes("__provider"), false, "the state still holds a stored provider");
-      assert.strictEqual(exported.text.includes("pulumi-nodejs:dynamic"), false, "the state still holds a dynamic type");
+      assert.strictEqual(
+        exported.text.includes("__provider"),
+        false,
+        "the state still holds a stored provider",
+      );
+      assert.strictEqual(
+        exported.text.includes("pulumi-nodejs:dynamic"),
+        false,
+        "the state still holds a dynamic type",
+      );
       // A second deploy changes nothing.
       const again = await ok("up again", stack.up());
       assert.deepStrictEqual(steps(again.events), []);

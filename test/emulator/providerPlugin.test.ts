@@ -59,8 +59,7 @@ describe("the keyrotation provider plugin over gRPC", function () {
     assert.strictEqual(reveal(refreshed.properties.secretAccessKey), secret);
     assert.ok(isSecret(refreshed.properties.secretAccessKey));
 
-    const news = (await host.check(h, urn, checked.inputs, { userName, status: "Active" }))
-      .inputs;
+    const news = (await host.check(h, urn, checked.inputs, { userName, status: "Active" })).inputs;
     const d = await host.diff(h, urn, created.id, refreshed.properties, news);
     assert.deepStrictEqual(d, { changes: 2, replaces: [], deleteBeforeReplace: true }); // 2 = DIFF_SOME
     const updated = await host.update(h, urn, created.id, refreshed.properties, news);
@@ -141,7 +140,13 @@ describe("the keyrotation provider plugin over gRPC", function () {
   it("serves a schema that marks both secrets secret and documents every property", async () => {
     const schema = (await host.schema(h)) as {
       name: string;
-      resources: Record<string, { properties: Record<string, { secret?: boolean; description?: string }>; inputProperties: Record<string, { description?: string }> }>;
+      resources: Record<
+        string,
+        {
+          properties: Record<string, { secret?: boolean; description?: string }>;
+          inputProperties: Record<string, { description?: string }>;
+        }
+      >;
     };
     assert.strictEqual(schema.name, "keyrotation");
     assert.deepStrictEqual(Object.keys(schema.resources).sort(), [
@@ -151,7 +156,10 @@ describe("the keyrotation provider plugin over gRPC", function () {
       "keyrotation:iam:SecretPublication",
     ]);
     assert.strictEqual(schema.resources["keyrotation:iam:AccessKey"].properties.secretAccessKey.secret, true);
-    assert.strictEqual(schema.resources["keyrotation:iam:RotatingAccessKey"].properties.secretAccessKey.secret, true);
+    assert.strictEqual(
+      schema.resources["keyrotation:iam:RotatingAccessKey"].properties.secretAccessKey.secret,
+      true,
+    );
     const undocumented = Object.entries(schema.resources).flatMap(([type, r]) =>
       Object.entries({ ...r.inputProperties, ...r.properties })
         .filter(([, p]) => !p.description)
@@ -207,9 +215,19 @@ describe("the keyrotation provider's configuration", function () {
     await assert.rejects(
       host.configure(h, { assumeRole: { roleArn: "arn:aws:iam::12345:role/x", durationSeconds: 60 } }),
       (err: Error) => {
-        assert.ok(err.message.includes("keyrotation:assumeRole.roleArn \"arn:aws:iam::12345:role/x\" is not an IAM role ARN"), err.message);
+        assert.ok(
+          err.message.includes(
+            'keyrotation:assumeRole.roleArn "arn:aws:iam::12345:role/x" is not an IAM role ARN',
+          ),
+          err.message,
+        );
         assert.ok(err.message.includes("arn:aws:iam::<12-digit account id>:role/<name>"), err.message);
-        assert.ok(err.message.includes("keyrotation:assumeRole.durationSeconds must be a whole number from 900 to 43200; got 60"), err.message);
+        assert.ok(
+          err.message.includes(
+            "keyrotation:assumeRole.durationSeconds must be a whole number from 900 to 43200; got 60",
+          ),
+          err.message,
+        );
         return true;
       },
     );
@@ -220,12 +238,18 @@ describe("the keyrotation provider's configuration", function () {
     const roleArn = `arn:aws:iam::${account}:role/KeyRotation`;
     // The user exists only in the other account (moto keeps accounts apart for assumed-role credentials).
     const stsClient = new sts.STSClient({ endpoint: emulator().endpoint, region: "us-east-1" });
-    const session = await stsClient.send(new sts.AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: "setup" }));
+    const session = await stsClient.send(
+      new sts.AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: "setup" }),
+    );
     const c = session.Credentials!;
     const member = new iam.IAMClient({
       endpoint: emulator().endpoint,
       region: "us-east-1",
-      credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken },
+      credentials: {
+        accessKeyId: c.AccessKeyId!,
+        secretAccessKey: c.SecretAccessKey!,
+        sessionToken: c.SessionToken,
+      },
     });
     const userName = `member-user-${Date.now()}`;
     await member.send(new iam.CreateUserCommand({ UserName: userName }));
@@ -234,17 +258,30 @@ describe("the keyrotation provider's configuration", function () {
     const externalId = "external-id-do-not-print";
     await host.configure(h, {
       region: "us-east-1",
-      assumeRole: { roleArn, externalId: { [SECRET_SIG]: SECRET_SIG_VALUE, value: externalId }, sessionName: "rotation" },
+      assumeRole: {
+        roleArn,
+        externalId: { [SECRET_SIG]: SECRET_SIG_VALUE, value: externalId },
+        sessionName: "rotation",
+      },
     });
     const checked = await host.check(h, urn, {}, { userName });
     const created = await host.create(h, urn, checked.inputs);
     registerSecret(reveal(created.properties.secretAccessKey));
     const inMember = await member.send(new iam.ListAccessKeysCommand({ UserName: userName }));
-    assert.deepStrictEqual(inMember.AccessKeyMetadata?.map((k) => k.AccessKeyId), [created.id]);
+    assert.deepStrictEqual(
+      inMember.AccessKeyMetadata?.map((k) => k.AccessKeyId),
+      [created.id],
+    );
     // The default account has no such user.
-    await assert.rejects(adminIam().send(new iam.ListAccessKeysCommand({ UserName: userName })), iam.NoSuchEntityException);
+    await assert.rejects(
+      adminIam().send(new iam.ListAccessKeysCommand({ UserName: userName })),
+      iam.NoSuchEntityException,
+    );
     await host.destroy(h, urn, created.id, { ...created.properties, forceDelete: true });
-    assert.deepStrictEqual((await member.send(new iam.ListAccessKeysCommand({ UserName: userName }))).AccessKeyMetadata, []);
+    assert.deepStrictEqual(
+      (await member.send(new iam.ListAccessKeysCommand({ UserName: userName }))).AccessKeyMetadata,
+      [],
+    );
     assert.strictEqual(h.stderr().includes(externalId), false);
     member.destroy();
     stsClient.destroy();

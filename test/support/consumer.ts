@@ -149,7 +149,10 @@ export class ConsumerProject {
     fs.rmSync(unpack, { recursive: true, force: true });
     const project = path.join(this.dir, "Pulumi.yaml");
     const text = fs.readFileSync(project, "utf8");
-    if (fs.existsSync(path.join(this.packageDir, "provider", "PulumiPlugin.yaml")) && !text.includes(PLUGIN_LINES)) {
+    if (
+      fs.existsSync(path.join(this.packageDir, "provider", "PulumiPlugin.yaml")) &&
+      !text.includes(PLUGIN_LINES)
+    ) {
       fs.writeFileSync(project, text.trimEnd() + "\n" + PLUGIN_LINES);
     }
   }

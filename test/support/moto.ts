@@ -171,13 +171,20 @@ export async function accountIam(account: string, roleName = "KeyRotation"): Pro
   const stsClient = new sts.STSClient({ region: "us-east-1", endpoint: emulator().endpoint });
   try {
     const { Credentials: c } = await stsClient.send(
-      new sts.AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/${roleName}`, RoleSessionName: "test-setup" }),
+      new sts.AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${account}:role/${roleName}`,
+        RoleSessionName: "test-setup",
+      }),
     );
     if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`no credentials for account ${account}`);
     return new iam.IAMClient({
       region: "us-east-1",
       endpoint: emulator().endpoint,
-      credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken },
+      credentials: {
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+      },
     });
   } finally {
     stsClient.destroy();
@@ -185,7 +192,10 @@ export async function accountIam(account: string, roleName = "KeyRotation"): Pro
 }
 
 /** The user's keys in `client`'s account, oldest first. */
-export async function listKeysWith(client: iam.IAMClient, userName: string): Promise<iam.AccessKeyMetadata[]> {
+export async function listKeysWith(
+  client: iam.IAMClient,
+  userName: string,
+): Promise<iam.AccessKeyMetadata[]> {
   const out = await client.send(new iam.ListAccessKeysCommand({ UserName: userName }));
   return [...(out.AccessKeyMetadata ?? [])].sort(
     (a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0),

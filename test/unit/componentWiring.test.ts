@@ -119,20 +119,17 @@ describe("RotatingAccessKey wiring (Pulumi mocks)", () => {
     const key = new RotatingAccessKey("svc2", { userName: "svc2-user", overlapDays: 3, forceDelete: true });
     await output(key.keys);
     const schedule = registered.find((r) => r.name === "svc2-schedule");
-    assert.deepStrictEqual(
-      schedule?.inputs,
-      {
-        userName: "svc2-user",
-        rotationDays: 30,
-        overlapDays: 3,
-        maxAgeDays: 90,
-        deletionGuardHours: 24,
-        staggerDays: 0,
-        forceDelete: true,
-        unmanagedKeys: "fail",
-        verifyTimeoutSeconds: 60,
-      },
-    );
+    assert.deepStrictEqual(schedule?.inputs, {
+      userName: "svc2-user",
+      rotationDays: 30,
+      overlapDays: 3,
+      maxAgeDays: 90,
+      deletionGuardHours: 24,
+      staggerDays: 0,
+      forceDelete: true,
+      unmanagedKeys: "fail",
+      verifyTimeoutSeconds: 60,
+    });
     const keyInputs = (name: string) => registered.find((r) => r.name === name)?.inputs;
     assert.deepStrictEqual(keyInputs("svc2-b"), {
       userName: "svc2-user",
@@ -195,15 +192,24 @@ describe("RotatingAccessKey wiring (Pulumi mocks)", () => {
       b: slot(2, "2027-01-31T00:00:00.000Z", "Active"),
       nextRotationDate: "2027-03-02T00:00:00.000Z",
     };
-    const key = new RotatingAccessKey("plugin", { userName: "plugin-user", secretsManagerSecretId: "plugin/key" });
+    const key = new RotatingAccessKey("plugin", {
+      userName: "plugin-user",
+      secretsManagerSecretId: "plugin/key",
+    });
     await output(key.keys);
     await output(key.publication);
-    const resources = registered.filter((r) => r.type.startsWith("keyrotation:iam:") && r.type !== "keyrotation:iam:RotatingAccessKey");
-    assert.deepStrictEqual(
-      [...new Set(resources.map((r) => r.type))].sort(),
-      ["keyrotation:iam:AccessKey", "keyrotation:iam:RotationSchedule", "keyrotation:iam:SecretPublication"],
+    const resources = registered.filter(
+      (r) => r.type.startsWith("keyrotation:iam:") && r.type !== "keyrotation:iam:RotatingAccessKey",
     );
-    assert.deepStrictEqual(resources.filter((r) => "__provider" in r.inputs).map((r) => r.name), []);
+    assert.deepStrictEqual([...new Set(resources.map((r) => r.type))].sort(), [
+      "keyrotation:iam:AccessKey",
+      "keyrotation:iam:RotationSchedule",
+      "keyrotation:iam:SecretPublication",
+    ]);
+    assert.deepStrictEqual(
+      resources.filter((r) => "__provider" in r.inputs).map((r) => r.name),
+      [],
+    );
   });
 
   it("old state's stored provider loader still loads the built providers the way the engine's dynamic host does", async () => {

@@ -15,7 +15,11 @@ const keys = accounts.map(({ roleArn, userName }) => {
   });
   return {
     account,
-    key: new RotatingAccessKey(`${account}-${userName}`, { userName, verifyTimeoutSeconds: 30 }, { provider }),
+    key: new RotatingAccessKey(
+      `${account}-${userName}`,
+      { userName, verifyTimeoutSeconds: 30 },
+      { provider },
+    ),
   };
 });
 
