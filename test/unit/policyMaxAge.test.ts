@@ -26,6 +26,7 @@ const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY1";
 registerSecret(SECRET);
 
 const DYNAMIC = "pulumi-nodejs:dynamic/keyrotation:AccessKey";
+const PLUGIN = "keyrotation:iam:AccessKey";
 const AWS = "aws:iam/accessKey:AccessKey";
 
 let at: Date;
@@ -112,6 +113,26 @@ describe("policy iam-access-key-max-age", () => {
         urn: urnOf({ type: DYNAMIC, name: "alice-key-a" }),
       },
     ]);
+  });
+
+  it("judges the provider plugin's key (keyrotation:iam:AccessKey) exactly like 0.1.x's dynamic key", async () => {
+    const created = daysBefore(at, 91);
+    const stack = withProps(compliantStack(), "alice-key-a", { createDate: created }).map((r) =>
+      r.name === "alice-key-a" ? { ...r, type: PLUGIN } : r,
+    );
+    const ds = await run(stack);
+    assert.deepStrictEqual(ds, [
+      {
+        policyName: POLICY,
+        enforcementLevel: "mandatory",
+        message: dynamicStale("AKIAALICECURRENT0001", "alice", 91, 90, created),
+        urn: urnOf({ type: PLUGIN, name: "alice-key-a" }),
+      },
+    ]);
+    assert.deepStrictEqual(
+      await run(compliantStack().map((r) => (r.type === DYNAMIC ? { ...r, type: PLUGIN } : r))),
+      [],
+    );
   });
 
   it("applies the same rule without engine defaults (raw config)", async () => {
