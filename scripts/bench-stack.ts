@@ -1,6 +1,6 @@
 /**
- * `npm run bench:stack [-- --users 10,100,1000] [--json FILE] [--ref GIT_REF] [--keep-state DIR]
- *   [--rotation-max-users N] [--skip-checkpoints]`
+ * `npm run bench:stack [-- --users 10,100,1000] [--json FILE] [--ref GIT_REF] [--baseline-ref GIT_REF]
+ *   [--preview-runs N] [--keep-state DIR] [--rotation-max-users N] [--skip-checkpoints]`
  *
  * What a stack of N `RotatingAccessKey`s costs next to the cheapest stack Pulumi can have with the
  * same resource graph. For each N (default 100), in one run and side by side:
@@ -15,24 +15,38 @@
  *   plain ComponentResources, custom resources are dynamic resources whose provider calls nothing
  *   and returns one small fixed output. (The floor keeps that shape: it does not grow the second
  *   key the package creates on the rotation day.)
+ * - baseline stack (with `--baseline-ref GIT_REF`): the package stack of that commit (packed with
+ *   packPrevious, compiled without type-checking), in a consumer project of its own, one
+ *   `RotatingAccessKey` for each of its own N users (`bench-N-base-*`: two stacks managing one
+ *   user's keys would fight over its two slots), in the same emulator, through the same proxy.
+ *   It runs every phase the package stack runs and gets the same checks; the floor still mirrors
+ *   the current package. Compares a build with the one before it in one run (e.g. the provider
+ *   plugin against the dynamic resources of 979751e).
  *
- * Measured for both: the first `pulumi up`, a no-change `pulumi preview`, and a rotation day's up
+ * Measured for each: the first `pulumi up`, a no-change `pulumi preview`, and a rotation day's up
  * (package: the shared clock, IAM's and `KEYROTATION_NOW` with the simulation opt-in, moved 31
  * days on, past the default 30-day rotation; floor: one input of every custom resource changed,
  * so that each one updates); the state per user (`pulumi stack export` bytes / N, and compact
- * JSON bytes per resource type per user, with the serialized provider closures' share); and the
- * IAM calls per user by action, counted by a forwarding proxy in front of the emulator, per phase;
- * calls signed with a key other than the deployer's (the new key's verification) are listed
- * apart. `up` runs with `--skip-preview` (the preview is measured on its own) and the CLI's
- * default parallelism. Checks that each phase did what it is meant to measure (no-change
- * previews plan no change, every user has two keys after the rotation, every floor resource
- * updated, the floor made no IAM call) fail the run when they do not hold.
+ * JSON bytes per resource type per user, with the serialized provider closures' share: 0 for a
+ * build served by a provider plugin, which the report then says); and the IAM calls per user by
+ * action, counted by a forwarding proxy in front of the emulator, per phase; calls signed with a
+ * key other than the deployer's (the new key's verification) are listed apart.
+ *
+ * The no-change preview runs `--preview-runs N` times (default 3) for every stack, interleaved
+ * round by round (package, baseline, floor; then baseline, floor, package; ...) so that the
+ * machine's load falls on all alike; the report gives each run, the median, and the ratios
+ * package/baseline and package/floor. `up` runs with `--skip-preview` (the preview is measured
+ * on its own) and the CLI's default parallelism. Checks that each phase did what it is meant to
+ * measure (no-change previews plan no change in every run, every user has two keys after the
+ * rotation, every floor resource updated, the floor made no IAM call) fail the run when they do
+ * not hold.
  *
  * `--rotation-max-users N` runs the rotation day only for sizes up to N (the longest phase; at
- * 1,000 users each of its two ups takes tens of minutes here). `--skip-checkpoints` runs every
- * command of both stacks with `PULUMI_SKIP_CHECKPOINTS=true` (the engine saves the state once at
- * the end instead of after every step): not how stacks are deployed, but it shows how much of the
- * time is the engine's own checkpointing. The report's header says when it was set.
+ * 1,000 users each of its two ups takes tens of minutes here; 0 leaves it out). `--skip-checkpoints`
+ * runs every command of every stack with `PULUMI_SKIP_CHECKPOINTS=true` (the engine saves the
+ * state once at the end instead of after every step): not how stacks are deployed, but it shows
+ * how much of the time is the engine's own checkpointing. The report's header says when it was
+ * set.
  *
  * `--keep-state DIR` writes every `pulumi stack export` measured into DIR. Temporary folders,
  * stacks and the emulator are removed at the end, on failure and on Ctrl-C too.
@@ -343,23 +357,45 @@ async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<u
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/** The stacks of one size: the package (this build), the baseline (`--baseline-ref`) and the floor. */
+const ROLES = ["package", "baseline", "floor"] as const;
+type Role = (typeof ROLES)[number];
+/** One value per stack; `baseline` only when `--baseline-ref` is given. */
+type PerRole<T> = { package: T; floor: T; baseline?: T };
+type When = "after first up" | "after rotation up";
+type CallsPerUser = { deployer: Record<string, number>; otherKey: Record<string, number> };
+
+interface PreviewRun {
+  /** 1-based round; each round runs every stack once, in the order `previewRuns` lists them. */
+  round: number;
+  stack: Role;
+  seconds: number;
+  changes: Record<string, number>;
+}
+
 interface SizeResult {
   users: number;
+  /** Whether the baseline stack ran (`--baseline-ref`). */
+  baseline: boolean;
   /** The phases run (the rotation day is left out above `--rotation-max-users`). */
   phases: Phase[];
-  times: Partial<Record<Phase, { package: number; floor: number }>>;
-  changes: Partial<Record<Phase, { package: Record<string, number>; floor: Record<string, number> }>>;
+  /** Seconds per phase and stack; for the no-change preview, the median of its runs. */
+  times: Partial<Record<Phase, PerRole<number>>>;
+  /** Every no-change preview run, in the order they ran (interleaved, round by round). */
+  previewRuns: PreviewRun[];
+  /** Engine changes per phase and stack (for the no-change preview, its first run's). */
+  changes: Partial<Record<Phase, PerRole<Record<string, number>>>>;
   /** Per user, after the first up: resources of each package type, and what the floor mirrors. */
   shapePerUser: Record<string, number>;
   /** How many users have each subtree (one entry when all users look alike). */
   distinctShapes: Record<string, number>;
-  state: Partial<
-    Record<"after first up" | "after rotation up", { package: StateFigures; floor: StateFigures }>
-  >;
-  /** IAM calls per user (calls / N), by phase and `service:Action`. */
-  callsPerUser: Partial<
-    Record<Phase, { deployer: Record<string, number>; otherKey: Record<string, number> }>
-  >;
+  /** The same for the baseline's users (in floor tokens; the floor mirrors the package, not this). */
+  baselineShapePerUser?: Record<string, number>;
+  baselineDistinctShapes?: Record<string, number>;
+  state: Partial<Record<When, PerRole<StateFigures>>>;
+  /** IAM calls per user (calls / N, and / runs for the preview), by phase and `service:Action`. */
+  callsPerUser: Partial<Record<Phase, CallsPerUser>>;
+  baselineCallsPerUser?: Partial<Record<Phase, CallsPerUser>>;
   floorCalls: number;
   checks: [string, boolean][];
 }
@@ -371,99 +407,168 @@ const perUser = (o: Record<string, number>, n: number) =>
       .map(([k, v]) => [k, Math.round((v / n) * 100) / 100]),
   );
 
+const tallyTotal = (t: CallTally) =>
+  [...Object.values(t.deployer), ...Object.values(t.otherKey)].reduce((a, b) => a + b, 0);
+
+function addTally(into: CallTally, t: CallTally): void {
+  for (const side of ["deployer", "otherKey"] as const) {
+    for (const [k, v] of Object.entries(t[side])) into[side][k] = (into[side][k] ?? 0) + v;
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid] : Math.round(((s[mid - 1] + s[mid]) / 2) * 100) / 100;
+}
+
 async function benchSize(
   n: number,
   tarball: string,
+  baselineTarball: string | undefined,
   proxy: CountingProxy,
   t0: Date,
   stacks: TestStack[],
-  options: { rotation: boolean; skipCheckpoints: boolean },
+  options: { rotation: boolean; skipCheckpoints: boolean; previewRuns: number },
 ): Promise<SizeResult> {
   process.stderr.write(`\n${n} users\n`);
   await resetEmulator();
   await setClock(t0);
-  // The emulator's clock runs on from t0 while KEYROTATION_NOW stays put: before each phase the
+  // The emulator's clock runs on from t0 while KEYROTATION_NOW stays put: before each command the
   // simulated clock is moved to where IAM's is now, as a real clock would be (at 1,000 users the
   // first up takes long enough for IAM's CreateDates to pass a frozen clock, which the schedule
   // refuses as a clock behind IAM's).
   const clockStarted = Date.now();
   const syncClock = (daysOn = 0) =>
     setClock(new Date(addDays(t0, daysOn).getTime() + (Date.now() - clockStarted)));
-  const users = Array.from({ length: n }, (_, i) => `bench-${n}-${String(i).padStart(5, "0")}`);
+  const userNames = (infix: string) =>
+    Array.from({ length: n }, (_, i) => `bench-${n}-${infix}${String(i).padStart(5, "0")}`);
+  const users = userNames("");
+  // The baseline's own users: two stacks managing one user's keys would fight over its two slots.
+  const baseUsers = baselineTarball ? userNames("base-") : [];
   const admin = adminIam();
-  await mapLimit(users, 8, (u) => admin.send(new iam.CreateUserCommand({ UserName: u })));
-
-  const pkgProject = new ConsumerProject();
-  pkgProject.install(tarball);
-  fs.writeFileSync(path.join(pkgProject.dir, "index.ts"), PACKAGE_PROGRAM);
-  fs.writeFileSync(path.join(pkgProject.dir, "bench.json"), JSON.stringify({ users }));
-  const floorProject = new ConsumerProject();
-  fs.writeFileSync(path.join(floorProject.dir, "index.ts"), FLOOR_PROGRAM);
+  await mapLimit([...users, ...baseUsers], 8, (u) => admin.send(new iam.CreateUserCommand({ UserName: u })));
 
   const env = {
     ...emulatorEnv(proxy.endpoint),
     ...(options.skipCheckpoints ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {}),
   };
-  const pkg = new TestStack({ projectDir: pkgProject.dir, stackName: "bench", env });
-  stacks.push(pkg);
+  const packageStack = (tb: string, names: string[], stackName: string) => {
+    const project = new ConsumerProject();
+    project.install(tb);
+    fs.writeFileSync(path.join(project.dir, "index.ts"), PACKAGE_PROGRAM);
+    fs.writeFileSync(path.join(project.dir, "bench.json"), JSON.stringify({ users: names }));
+    const stack = new TestStack({ projectDir: project.dir, stackName, env });
+    stacks.push(stack);
+    return stack;
+  };
+  const pkg = packageStack(tarball, users, "bench");
+  const base = baselineTarball ? packageStack(baselineTarball, baseUsers, "baseline") : undefined;
+  const floorProject = new ConsumerProject();
+  fs.writeFileSync(path.join(floorProject.dir, "index.ts"), FLOOR_PROGRAM);
   const floor = new TestStack({ projectDir: floorProject.dir, stackName: "floor", env });
   stacks.push(floor);
   await pkg.init();
+  if (base) await base.init();
   await floor.init();
 
-  const times: SizeResult["times"] = {};
-  const changes: SizeResult["changes"] = {};
-  const calls: SizeResult["callsPerUser"] = {};
+  const roles: Role[] = ROLES.filter((role) => role !== "baseline" || base !== undefined);
+  const perRole = <T>(f: (role: Role) => T): PerRole<T> => ({
+    package: f("package"),
+    ...(base ? { baseline: f("baseline") } : {}),
+    floor: f("floor"),
+  });
+  const stackOf = (role: Role): TestStack => (role === "package" ? pkg : role === "floor" ? floor : base!);
+
+  // Every measured command: the clock moved to IAM's first, the IAM calls counted per stack.
+  const tallies: Partial<Record<Phase, { package: CallTally; baseline: CallTally }>> = {};
   let floorCalls = 0;
-  const record = (phase: Phase, p: PhaseResult, f: PhaseResult, tally: CallTally) => {
-    times[phase] = { package: p.seconds, floor: f.seconds };
-    changes[phase] = { package: p.changes, floor: f.changes };
-    calls[phase] = { deployer: perUser(tally.deployer, n), otherKey: perUser(tally.otherKey, n) };
-  };
-  const floorRun = async (what: string, run: () => Promise<RunResult>) => {
+  const measure = async (
+    role: Role,
+    phase: Phase,
+    what: string,
+    daysOn: number,
+    command: (s: TestStack) => Promise<RunResult>,
+  ): Promise<PhaseResult> => {
+    await syncClock(daysOn);
     proxy.take();
-    const r = await timed(floor, what, run);
+    const stack = stackOf(role);
+    const r = await timed(stack, `${role}: ${what}`, () => command(stack));
     const t = proxy.take();
-    floorCalls += [...Object.values(t.deployer), ...Object.values(t.otherKey)].reduce((a, b) => a + b, 0);
+    if (role === "floor") floorCalls += tallyTotal(t);
+    else {
+      const phaseTallies = (tallies[phase] ??= { package: emptyTally(), baseline: emptyTally() });
+      addTally(phaseTallies[role], t);
+    }
     return r;
   };
+  const times: SizeResult["times"] = {};
+  const changes: SizeResult["changes"] = {};
 
   // First up: the package stack first, its state gives the floor's shape.
-  proxy.take();
-  const pUp = await timed(pkg, "package: first up", () => pkg.up());
-  const upCalls = proxy.take();
+  const up: Partial<Record<Role, PhaseResult>> = {};
+  up.package = await measure("package", "first up", "first up", 0, (s) => s.up());
   const pState1 = await stateFigures(pkg, n, `${n}-package-first-up`);
   const { shape, distinct } = userShapes(pState1.raw);
+  let bState1: (StateFigures & { raw: StateResource[] }) | undefined;
+  let bShapes: ReturnType<typeof userShapes> | undefined;
+  if (base) {
+    up.baseline = await measure("baseline", "first up", "first up", 0, (s) => s.up());
+    bState1 = await stateFigures(base, n, `${n}-baseline-first-up`);
+    bShapes = userShapes(bState1.raw);
+  }
   const writeFloor = (generation: number) =>
     fs.writeFileSync(path.join(floorProject.dir, "bench.json"), JSON.stringify({ users, shape, generation }));
   writeFloor(1);
-  const fUp = await floorRun("floor: first up", () => floor.up());
-  record("first up", pUp, fUp, upCalls);
+  up.floor = await measure("floor", "first up", "first up", 0, (s) => s.up());
   const fState1 = await stateFigures(floor, n, `${n}-floor-first-up`);
+  times["first up"] = perRole((role) => (up[role] as PhaseResult).seconds);
+  changes["first up"] = perRole((role) => (up[role] as PhaseResult).changes);
 
-  // No-change preview, the clock where IAM's is.
-  await syncClock();
-  proxy.take();
-  const pPre = await timed(pkg, "package: no-change preview", () => pkg.preview());
-  const preCalls = proxy.take();
-  const fPre = await floorRun("floor: no-change preview", () => floor.preview());
-  record("no-change preview", pPre, fPre, preCalls);
+  // No-change previews, interleaved so that the machine's load falls on every stack alike: each
+  // round runs every stack once, and the order turns by one from round to round (with three
+  // stacks and three rounds, each stack runs once first, once second and once last).
+  const previewRuns: PreviewRun[] = [];
+  for (let round = 0; round < options.previewRuns; round++) {
+    const order = roles.map((_, i) => roles[(i + round) % roles.length]);
+    for (const role of order) {
+      const what = `no-change preview ${round + 1}/${options.previewRuns}`;
+      const r = await measure(role, "no-change preview", what, 0, (s) => s.preview());
+      previewRuns.push({ round: round + 1, stack: role, seconds: r.seconds, changes: r.changes });
+    }
+  }
+  const runsOf = (role: Role) => previewRuns.filter((x) => x.stack === role);
+  times["no-change preview"] = perRole((role) => median(runsOf(role).map((x) => x.seconds)));
+  changes["no-change preview"] = perRole((role) => runsOf(role)[0].changes);
 
   // A rotation day: 31 days on (past the default 30-day rotation); the floor changes every input.
-  let rotation:
-    { pRot: PhaseResult; fRot: PhaseResult; pState2: StateFigures; fState2: StateFigures } | undefined;
+  let rotation: { rot: PerRole<PhaseResult>; state2: PerRole<StateFigures> } | undefined;
   if (options.rotation) {
-    await syncClock(31);
-    proxy.take();
-    const pRot = await timed(pkg, "package: rotation up", () => pkg.up());
-    const rotCalls = proxy.take();
+    const rot: Partial<Record<Role, PhaseResult>> = {};
+    rot.package = await measure("package", "rotation up", "rotation up", 31, (s) => s.up());
+    if (base) rot.baseline = await measure("baseline", "rotation up", "rotation up", 31, (s) => s.up());
     writeFloor(2);
-    const fRot = await floorRun("floor: rotation up (every input changed)", () => floor.up());
-    record("rotation up", pRot, fRot, rotCalls);
-    const pState2 = await stateFigures(pkg, n, `${n}-package-rotation-up`);
-    const fState2 = await stateFigures(floor, n, `${n}-floor-rotation-up`);
-    rotation = { pRot, fRot, pState2, fState2 };
+    const floorWhat = "rotation up (every input changed)";
+    rot.floor = await measure("floor", "rotation up", floorWhat, 31, (s) => s.up());
+    const state2: Partial<Record<Role, StateFigures>> = {};
+    for (const role of roles) state2[role] = await stateFigures(stackOf(role), n, `${n}-${role}-rotation-up`);
+    rotation = {
+      rot: perRole((role) => rot[role] as PhaseResult),
+      state2: perRole((role) => state2[role] as StateFigures),
+    };
+    times["rotation up"] = perRole((role) => (rot[role] as PhaseResult).seconds);
+    changes["rotation up"] = perRole((role) => (rot[role] as PhaseResult).changes);
   }
+  const phases = PHASES.filter((p) => times[p] !== undefined);
+  const runsPerPhase = (p: Phase) => (p === "no-change preview" ? options.previewRuns : 1);
+  const callsOf = (role: "package" | "baseline"): Partial<Record<Phase, CallsPerUser>> =>
+    Object.fromEntries(
+      phases.map((p) => {
+        const t = tallies[p]?.[role] ?? emptyTally();
+        const per = n * runsPerPhase(p);
+        return [p, { deployer: perUser(t.deployer, per), otherKey: perUser(t.otherKey, per) }];
+      }),
+    );
 
   // Checks: the runs did what they are meant to measure.
   const shapeCounts = countTypes(shape);
@@ -471,28 +576,50 @@ async function benchSize(
     .filter(([t]) => t.startsWith("pulumi-nodejs:dynamic/"))
     .reduce((a, [, c]) => a + c, 0);
   const noChange = (c: Record<string, number>) => Object.keys(c).every((k) => k === "same");
-  const keyCounts = new Map<number, number>();
-  await mapLimit(users, 8, async (u) => {
-    const out = await admin.send(new iam.ListAccessKeysCommand({ UserName: u }));
-    const count = (out.AccessKeyMetadata ?? []).length;
-    keyCounts.set(count, (keyCounts.get(count) ?? 0) + 1);
-  });
-  admin.destroy();
   const expectKeys = rotation ? 2 : 1;
-  const withExpected = keyCounts.get(expectKeys) ?? 0;
+  const withExpectedKeys = async (names: string[]) => {
+    let count = 0;
+    await mapLimit(names, 8, async (u) => {
+      const out = await admin.send(new iam.ListAccessKeysCommand({ UserName: u }));
+      if ((out.AccessKeyMetadata ?? []).length === expectKeys) count += 1;
+    });
+    return count;
+  };
+  const withExpected = await withExpectedKeys(users);
+  const baseWithExpected = base ? await withExpectedKeys(baseUsers) : 0;
+  admin.destroy();
+  const afterWhat = rotation ? "rotation up" : "first up";
   const checks: [string, boolean][] = [
     [`every user's subtree alike (${distinct.size} distinct)`, distinct.size === 1],
-    ["package preview plans no change", noChange(pPre.changes)],
-    ["floor preview plans no change", noChange(fPre.changes)],
-    [
-      `${rotation ? "rotation up" : "first up"}: every user has ${expectKeys} key(s) in IAM (${withExpected}/${n})`,
-      withExpected === n,
-    ],
+    ...(bShapes
+      ? ([
+          [
+            `every baseline user's subtree alike (${bShapes.distinct.size} distinct)`,
+            bShapes.distinct.size === 1,
+          ],
+        ] as [string, boolean][])
+      : []),
+    ...roles.map((role): [string, boolean] => {
+      const ok = runsOf(role).filter((x) => noChange(x.changes)).length;
+      return [
+        `${role} no-change preview plans no change, every run (${ok}/${runsOf(role).length})`,
+        ok === runsOf(role).length,
+      ];
+    }),
+    [`${afterWhat}: every user has ${expectKeys} key(s) in IAM (${withExpected}/${n})`, withExpected === n],
+    ...(base
+      ? ([
+          [
+            `${afterWhat}: every baseline user has ${expectKeys} key(s) in IAM (${baseWithExpected}/${n})`,
+            baseWithExpected === n,
+          ],
+        ] as [string, boolean][])
+      : []),
     ...(rotation
       ? ([
           [
-            `floor rotation up updated every custom resource (${rotation.fRot.changes.update ?? 0}/${n * floorCustomPerUser})`,
-            (rotation.fRot.changes.update ?? 0) === n * floorCustomPerUser,
+            `floor rotation up updated every custom resource (${rotation.rot.floor.changes.update ?? 0}/${n * floorCustomPerUser})`,
+            (rotation.rot.floor.changes.update ?? 0) === n * floorCustomPerUser,
           ],
         ] as [string, boolean][])
       : []),
@@ -507,20 +634,30 @@ async function benchSize(
     providerBytesPerTypePerUser: f.providerBytesPerTypePerUser,
     countPerTypePerUser: f.countPerTypePerUser,
   });
+  const state1: Partial<Record<Role, StateFigures>> = { package: pState1, baseline: bState1, floor: fState1 };
   return {
     users: n,
-    phases: PHASES.filter((p) => times[p] !== undefined),
+    baseline: base !== undefined,
+    phases,
     times,
+    previewRuns,
     changes,
-    shapePerUser: countTypes(shape),
+    shapePerUser: shapeCounts,
     distinctShapes: Object.fromEntries(distinct),
+    ...(bShapes
+      ? {
+          baselineShapePerUser: countTypes(bShapes.shape),
+          baselineDistinctShapes: Object.fromEntries(bShapes.distinct),
+        }
+      : {}),
     state: {
-      "after first up": { package: strip(pState1), floor: strip(fState1) },
+      "after first up": perRole((role) => strip(state1[role] as StateFigures)),
       ...(rotation
-        ? { "after rotation up": { package: strip(rotation.pState2), floor: strip(rotation.fState2) } }
+        ? { "after rotation up": perRole((role) => strip((rotation.state2 as PerRole<StateFigures>)[role]!)) }
         : {}),
     },
-    callsPerUser: calls,
+    callsPerUser: callsOf("package"),
+    ...(base ? { baselineCallsPerUser: callsOf("baseline") } : {}),
     floorCalls,
     checks,
   };
@@ -538,54 +675,162 @@ function table(header: string[], rows: (string | number)[][], right = true): str
   ];
 }
 
-const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(1)}x` : "-");
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}x` : "-";
 const num = (x: number | undefined) => (x === undefined ? "-" : String(Math.round(x * 100) / 100));
+const sumOf = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
 
-function report(r: SizeResult): string[] {
+/** Bytes (count) and `__provider` bytes of each type of one stack's state, per user. */
+function typeCells(f: StateFigures, t?: string): string[] {
+  return t === undefined
+    ? ["-", "-"]
+    : [
+        `${num(f.bytesPerTypePerUser[t])} (${num(f.countPerTypePerUser[t])})`,
+        num(f.providerBytesPerTypePerUser[t] ?? 0),
+      ];
+}
+
+/** IAM calls per user by action, one column per phase. */
+function callTable(
+  phases: Phase[],
+  calls: Partial<Record<Phase, CallsPerUser>>,
+  side: "deployer" | "otherKey",
+): string[] {
+  const actions = new Set(phases.flatMap((p) => Object.keys(calls[p]?.[side] ?? {})));
+  if (actions.size === 0) return [`(none)`];
+  return table(
+    ["action", ...phases],
+    [...actions].sort().map((a) => [a, ...phases.map((p) => num(calls[p]?.[side][a] ?? 0))]),
+  );
+}
+
+function report(r: SizeResult, baselineName: string): string[] {
   const out: string[] = [];
   out.push(``, `## ${r.users} users`, ``);
   const phases = r.phases;
-  const rows: (string | number)[][] = phases.map((p) => {
-    const t = r.times[p] as { package: number; floor: number };
-    return [`${p} (s)`, t.package.toFixed(1), t.floor.toFixed(1), ratio(t.package, t.floor)];
-  });
+  const roles: Role[] = ROLES.filter((role) => role !== "baseline" || r.baseline);
+  const column = (role: Role) => (role === "baseline" ? `baseline (${baselineName})` : role);
+  const header = [
+    "phase",
+    ...roles.map(column),
+    ...(r.baseline ? ["package / baseline"] : []),
+    "package / floor",
+  ];
+  const row = (label: string, v: PerRole<number | undefined>, show: (x: number) => string | number) => [
+    label,
+    ...roles.map((role) => (v[role] === undefined ? "-" : show(v[role] as number))),
+    ...(r.baseline ? [ratio(v.package, v.baseline)] : []),
+    ratio(v.package, v.floor),
+  ];
+  /** A row without its ratios. */
+  const bare = (cells: (string | number)[]) => [
+    ...cells.slice(0, 1 + roles.length),
+    ...cells.slice(1 + roles.length).map(() => "-"),
+  ];
+  const secs = (x: number) => x.toFixed(1);
+  const rows: (string | number)[][] = [];
+  for (const p of phases) {
+    const t = r.times[p] as PerRole<number>;
+    if (p !== "no-change preview") {
+      rows.push(row(`${p} (s)`, t, secs));
+      continue;
+    }
+    const rounds = Math.max(...r.previewRuns.map((x) => x.round));
+    for (let round = 1; round <= rounds; round++) {
+      const inRound = r.previewRuns.filter((x) => x.round === round);
+      const at = (role: Role) => inRound.find((x) => x.stack === role)?.seconds;
+      rows.push(
+        row(
+          `no-change preview, run ${round} (s)`,
+          { package: at("package"), baseline: at("baseline"), floor: at("floor") },
+          secs,
+        ),
+      );
+    }
+    rows.push(row(`**no-change preview, median of ${rounds} (s)**`, t, secs));
+  }
   const states = (["after first up", "after rotation up"] as const).filter((w) => r.state[w] !== undefined);
   for (const when of states) {
-    const s = r.state[when] as { package: StateFigures; floor: StateFigures };
-    rows.push([
-      `state ${when} (stored, compact JSON bytes/user)`,
-      s.package.storedBytesPerUser,
-      s.floor.storedBytesPerUser,
-      ratio(s.package.storedBytesPerUser, s.floor.storedBytesPerUser),
-    ]);
-    rows.push([
-      `state ${when} (export bytes/user)`,
-      s.package.exportBytesPerUser,
-      s.floor.exportBytesPerUser,
-      ratio(s.package.exportBytesPerUser, s.floor.exportBytesPerUser),
-    ]);
+    const s = r.state[when] as PerRole<StateFigures>;
+    const pick = (f: (x: StateFigures) => number): PerRole<number | undefined> => ({
+      package: f(s.package),
+      baseline: s.baseline ? f(s.baseline) : undefined,
+      floor: f(s.floor),
+    });
+    rows.push(
+      row(
+        `state ${when} (stored, compact JSON bytes/user)`,
+        pick((x) => x.storedBytesPerUser),
+        String,
+      ),
+    );
+    rows.push(
+      row(
+        `state ${when} (export bytes/user)`,
+        pick((x) => x.exportBytesPerUser),
+        String,
+      ),
+    );
+    // The serialized provider closures' share: 0 for a build served by a provider plugin.
+    rows.push(
+      bare(
+        row(
+          `state ${when} (__provider bytes/user)`,
+          pick((x) => sumOf(x.providerBytesPerTypePerUser)),
+          num,
+        ),
+      ),
+    );
   }
   for (const p of phases) {
-    const total = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
-    const c = r.callsPerUser[p] as { deployer: Record<string, number>; otherKey: Record<string, number> };
-    rows.push([
+    const total = (c: CallsPerUser | undefined) =>
+      c === undefined ? undefined : sumOf(c.deployer) + sumOf(c.otherKey);
+    const cells = row(
       `IAM calls/user, ${p}`,
-      num(total(c.deployer) + total(c.otherKey)),
-      num(r.floorCalls / r.users),
-      "-",
-    ]);
+      {
+        package: total(r.callsPerUser[p]),
+        baseline: r.baseline ? total(r.baselineCallsPerUser?.[p]) : undefined,
+        floor: r.floorCalls / r.users,
+      },
+      num,
+    );
+    // Calls are counts, not costs: no ratio.
+    rows.push(bare(cells));
   }
-  out.push(...table(["phase", "package", "floor", "ratio"], rows));
+  out.push(...table(header, rows));
+  const rounds = [...new Set(r.previewRuns.map((x) => x.round))];
+  out.push(
+    ``,
+    `No-change previews interleaved, in this order: ` +
+      rounds
+        .map(
+          (round) =>
+            `run ${round}: ${r.previewRuns
+              .filter((x) => x.round === round)
+              .map((x) => x.stack)
+              .join(", ")}`,
+        )
+        .join("; ") +
+      `. IAM calls of the preview are per user and per run.`,
+  );
 
-  out.push(``, `Engine changes per phase (package / floor):`);
+  out.push(``, `Engine changes per phase (${roles.join(" / ")}):`);
   for (const p of phases) {
-    out.push(`- ${p}: ${JSON.stringify(r.changes[p]?.package)} / ${JSON.stringify(r.changes[p]?.floor)}`);
+    const c = r.changes[p];
+    out.push(`- ${p}: ${roles.map((role) => JSON.stringify(c?.[role])).join(" / ")}`);
   }
   out.push(``, `Resources per user (package type -> floor mirror), after the first up:`);
   for (const [t, c] of Object.entries(r.shapePerUser)) out.push(`- ${t}: ${c}`);
+  if (r.baselineShapePerUser) {
+    out.push(
+      ``,
+      `Resources per user of the baseline (${baselineName}), after the first up, in floor tokens:`,
+    );
+    for (const [t, c] of Object.entries(r.baselineShapePerUser)) out.push(`- ${t}: ${c}`);
+  }
 
   for (const when of states) {
-    const s = r.state[when] as { package: StateFigures; floor: StateFigures };
+    const s = r.state[when] as PerRole<StateFigures>;
     out.push(
       ``,
       `State per user by resource type, ${when} (compact JSON bytes per user, resources per user in parentheses; __provider is the serialized provider closure, inputs and outputs):`,
@@ -593,27 +838,20 @@ function report(r: SizeResult): string[] {
     // Each package type on one row with its floor mirror (shared types, Stack and provider, as is).
     const floorTypes = new Set(Object.keys(s.floor.bytesPerTypePerUser));
     const rows2: (string | number)[][] = [];
-    const cell = (f: StateFigures, t?: string) =>
-      t === undefined
-        ? ["-", "-"]
-        : [
-            `${num(f.bytesPerTypePerUser[t])} (${num(f.countPerTypePerUser[t])})`,
-            num(f.providerBytesPerTypePerUser[t] ?? 0),
-          ];
     for (const t of Object.keys(s.package.bytesPerTypePerUser).sort()) {
       const mirror = [t, floorToken(t, true), floorToken(t, false)].find((m) => floorTypes.has(m));
       if (mirror) floorTypes.delete(mirror);
       const label = mirror && mirror !== t ? `${t} / ${mirror.split(":").pop()}` : t;
-      rows2.push([label, ...cell(s.package, t), ...cell(s.floor, mirror)]);
+      rows2.push([label, ...typeCells(s.package, t), ...typeCells(s.floor, mirror)]);
     }
-    for (const t of [...floorTypes].sort()) rows2.push([t, ...cell(s.package), ...cell(s.floor, t)]);
-    const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+    for (const t of [...floorTypes].sort())
+      rows2.push([t, ...typeCells(s.package), ...typeCells(s.floor, t)]);
     rows2.push([
       "all resources",
-      num(sum(s.package.bytesPerTypePerUser)),
-      num(sum(s.package.providerBytesPerTypePerUser)),
-      num(sum(s.floor.bytesPerTypePerUser)),
-      num(sum(s.floor.providerBytesPerTypePerUser)),
+      num(sumOf(s.package.bytesPerTypePerUser)),
+      num(sumOf(s.package.providerBytesPerTypePerUser)),
+      num(sumOf(s.floor.bytesPerTypePerUser)),
+      num(sumOf(s.floor.providerBytesPerTypePerUser)),
     ]);
     out.push(
       ...table(
@@ -627,26 +865,47 @@ function report(r: SizeResult): string[] {
         rows2,
       ),
     );
+    if (sumOf(s.package.providerBytesPerTypePerUser) === 0) {
+      out.push(
+        ``,
+        `The package stack's state holds no serialized provider (__provider: 0 bytes): this build's ` +
+          `resources are served by a provider plugin, which the state records once per stack ` +
+          `(its pulumi:providers:* resource), not in every resource.`,
+      );
+    }
+    if (s.baseline) {
+      const b = s.baseline;
+      out.push(``, `Baseline (${baselineName}) state per user by resource type, ${when}:`);
+      const rows3: (string | number)[][] = Object.keys(b.bytesPerTypePerUser)
+        .sort()
+        .map((t) => [t, ...typeCells(b, t)]);
+      rows3.push([
+        "all resources",
+        num(sumOf(b.bytesPerTypePerUser)),
+        num(sumOf(b.providerBytesPerTypePerUser)),
+      ]);
+      out.push(...table(["type", "baseline bytes (count)", "of which __provider"], rows3));
+    }
   }
 
-  out.push(``, `IAM calls per user by action (calls / ${r.users}), signed with the deployer's key:`);
-  const actions = new Set(phases.flatMap((p) => Object.keys(r.callsPerUser[p]?.deployer ?? {})));
-  out.push(
-    ...table(
-      ["action", ...phases],
-      [...actions].sort().map((a) => [a, ...phases.map((p) => num(r.callsPerUser[p]?.deployer[a] ?? 0))]),
-    ),
-  );
-  const verify = new Set(phases.flatMap((p) => Object.keys(r.callsPerUser[p]?.otherKey ?? {})));
-  out.push(``, `Verification calls per user (signed with a key the deployment created):`);
-  if (verify.size === 0) out.push(`(none)`);
-  else
+  const callsOf: [string, Partial<Record<Phase, CallsPerUser>>][] = [
+    ["package", r.callsPerUser],
+    ...(r.baselineCallsPerUser
+      ? ([[`baseline (${baselineName})`, r.baselineCallsPerUser]] as [
+          string,
+          Partial<Record<Phase, CallsPerUser>>,
+        ][])
+      : []),
+  ];
+  for (const [who, calls] of callsOf) {
     out.push(
-      ...table(
-        ["action", ...phases],
-        [...verify].sort().map((a) => [a, ...phases.map((p) => num(r.callsPerUser[p]?.otherKey[a] ?? 0))]),
-      ),
+      ``,
+      `IAM calls per user by action, ${who} (calls / ${r.users}), signed with the deployer's key:`,
     );
+    out.push(...callTable(phases, calls, "deployer"));
+    out.push(``, `Verification calls per user, ${who} (signed with a key the deployment created):`);
+    out.push(...callTable(phases, calls, "otherKey"));
+  }
   out.push(``);
   for (const [name, ok] of r.checks) out.push(`${ok ? "PASS" : "FAIL"} ${name}`);
   return out;
@@ -660,6 +919,8 @@ async function main(): Promise<void> {
       users: { type: "string", default: "100" },
       json: { type: "string" },
       ref: { type: "string" },
+      "baseline-ref": { type: "string" },
+      "preview-runs": { type: "string", default: "3" },
       "keep-state": { type: "string" },
       "rotation-max-users": { type: "string" },
       "skip-checkpoints": { type: "boolean", default: false },
@@ -669,6 +930,10 @@ async function main(): Promise<void> {
     values["rotation-max-users"] === undefined ? Infinity : Number(values["rotation-max-users"]);
   if (!(rotationMax >= 0)) throw new Error(`--rotation-max-users: ${values["rotation-max-users"]}`);
   const skipCheckpoints = values["skip-checkpoints"] === true;
+  const previewRuns = Number(values["preview-runs"]);
+  if (!Number.isInteger(previewRuns) || previewRuns < 1)
+    throw new Error(`--preview-runs: ${values["preview-runs"]}`);
+  const baselineRef = values["baseline-ref"];
   if (values["keep-state"]) {
     stateDir = path.resolve(values["keep-state"]);
     fs.mkdirSync(stateDir, { recursive: true });
@@ -708,6 +973,9 @@ async function main(): Promise<void> {
   const results: SizeResult[] = [];
   const started = Date.now();
   let packed = "";
+  let baselinePacked = "";
+  let baselineName = "";
+  const loadAtStart = os.loadavg().map((l) => l.toFixed(2));
   try {
     process.stderr.write(`Packing ${values.ref ? `git ref ${values.ref}` : "the working tree"}\n`);
     const head = run("git", ["rev-parse", values.ref ?? "HEAD"], REPO_ROOT).trim();
@@ -720,6 +988,16 @@ async function main(): Promise<void> {
     process.stderr.write(`  ${packed}\n`);
     const tarball = values.ref ? packPrevious(values.ref) : packCurrent();
     checkInterrupted();
+    let baselineTarball: string | undefined;
+    if (baselineRef) {
+      process.stderr.write(`Packing the baseline, git ref ${baselineRef}\n`);
+      const commit = run("git", ["rev-parse", `${baselineRef}^{commit}`], REPO_ROOT).trim();
+      baselineName = baselineRef;
+      baselinePacked = `commit ${commit} (${baselineRef})`;
+      process.stderr.write(`  ${baselinePacked}\n`);
+      baselineTarball = packPrevious(baselineRef);
+      checkInterrupted();
+    }
     process.stderr.write(`Starting the IAM emulator\n`);
     await startEmulator();
     checkInterrupted();
@@ -727,9 +1005,10 @@ async function main(): Promise<void> {
     await proxy.start();
     let t0 = new Date(Math.ceil(Date.now() / 1000) * 1000 + 3_600_000);
     for (const n of sizes) {
-      const r = await benchSize(n, tarball, proxy, t0, stacks, {
+      const r = await benchSize(n, tarball, baselineTarball, proxy, t0, stacks, {
         rotation: n <= rotationMax,
         skipCheckpoints,
+        previewRuns,
       });
       results.push(r);
       // The clock only moves forward, from one size to the next too.
@@ -743,22 +1022,39 @@ async function main(): Promise<void> {
   const load = os.loadavg().map((l) => l.toFixed(2));
   const out: string[] = [];
   out.push(
-    `# Stack benchmark: RotatingAccessKey vs a floor of minimal dynamic resources`,
+    `# Stack benchmark: RotatingAccessKey vs ${baselineRef ? `the package of ${baselineRef} and ` : ""}a floor of minimal dynamic resources`,
     ``,
     `Node ${process.version}, Pulumi CLI (scripts/pulumi-cli.sh), moto on loopback; ${os.cpus().length} CPUs, ` +
-      `load average at the end ${load.join(" ")}; total ${Math.round((Date.now() - started) / 1000)} s. ` +
+      `load average at the start ${loadAtStart.join(" ")}, at the end ${load.join(" ")}; ` +
+      `total ${Math.round((Date.now() - started) / 1000)} s. ` +
       `Wall-clock seconds of each CLI command (up with --skip-preview, default parallelism)` +
       (skipCheckpoints
         ? `; every command with PULUMI_SKIP_CHECKPOINTS=true (state saved once at the end, not after each step).`
         : `.`),
     `Package packed from the ${packed}.`,
+    ...(baselineRef
+      ? [
+          `Baseline: the package stack of the ${baselinePacked}, packed the same way (compiled without ` +
+            `type-checking) and installed in a consumer project of its own, one RotatingAccessKey for each ` +
+            `of its own N users (bench-N-base-*), in the same emulator; the same phases` +
+            (sizes.some((n) => n <= rotationMax)
+              ? ``
+              : ` (no rotation day in this run: --rotation-max-users ${values["rotation-max-users"]})`) +
+            `. The floor mirrors the current package's resource tree.`,
+        ]
+      : []),
+    `No-change preview: ${previewRuns} run(s) of each stack, interleaved round by round (the order turns by one ` +
+      `each round); each run's time and the median.`,
   );
-  for (const r of results) out.push(...report(r));
+  for (const r of results) out.push(...report(r, baselineName));
   process.stdout.write(out.join("\n") + "\n");
   if (values.json) {
     const doc = {
       node: process.version,
       packed,
+      ...(baselineRef ? { baseline: { ref: baselineRef, packed: baselinePacked } } : {}),
+      previewRuns,
+      loadAverageAtStart: loadAtStart.map(Number),
       cpus: os.cpus().length,
       loadAverageAtEnd: os.loadavg(),
       totalSeconds: Math.round((Date.now() - started) / 1000),
