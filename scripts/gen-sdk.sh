@@ -37,19 +37,41 @@ else
   (cd "$OUT/go" && GOFLAGS=-mod=mod go mod tidy >&2)
 fi
 
+# tree_files DIR: the files under DIR (relative to it, sorted) that git does not ignore, so
+# that build output such as sdk/python/build or *.egg-info (from `pip install ./sdk/python`,
+# ignored by sdk/python/.gitignore) does not count as a difference.
+tree_files() {
+  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git ls-files -co --exclude-standard -- "$1" | while IFS= read -r f; do
+      [ -f "$f" ] && printf '%s\n' "${f#"$1"/}"
+    done | LC_ALL=C sort -u
+  elif [ -d "$1" ]; then
+    (cd "$1" && find . -type f | sed 's#^\./##' | LC_ALL=C sort)
+  fi
+}
+
 if [ "$CHECK" = 1 ]; then
-  bad=""
+  bad=()
   unformatted="$(gofmt -l tools/sdkgen)"
-  [ -z "$unformatted" ] || bad="$bad (gofmt: $unformatted)"
-  (cd tools/sdkgen && go vet ./...) || bad="$bad (go vet of tools/sdkgen)"
-  cmp -s "$OUT/schema.json" provider/schema.json || bad="$bad provider/schema.json"
+  [ -z "$unformatted" ] || bad+=("tools/sdkgen not gofmt-formatted: $unformatted")
+  (cd tools/sdkgen && go vet ./...) || bad+=("tools/sdkgen: go vet failed (see above)")
+  cmp -s "$OUT/schema.json" provider/schema.json || bad+=("differs: provider/schema.json")
   for d in python go; do
-    if ! diff -rq "$OUT/$d" "sdk/$d" >/dev/null 2>&1; then
-      bad="$bad $(diff -rq "$OUT/$d" "sdk/$d" 2>&1 | sed -E "s#$OUT/#sdk/#g; s#^#\n  #" | tr -d '\n' | head -c 2000)"
-    fi
+    generated="$(cd "$OUT/$d" && find . -type f | sed 's#^\./##' | LC_ALL=C sort)"
+    present="$(tree_files "sdk/$d")"
+    while IFS= read -r f; do
+      [ -n "$f" ] && bad+=("missing: sdk/$d/$f")
+    done < <(LC_ALL=C comm -23 <(printf '%s\n' "$generated") <(printf '%s\n' "$present"))
+    while IFS= read -r f; do
+      [ -n "$f" ] && bad+=("not generated (stale): sdk/$d/$f")
+    done < <(LC_ALL=C comm -13 <(printf '%s\n' "$generated") <(printf '%s\n' "$present"))
+    while IFS= read -r f; do
+      [ -n "$f" ] && ! cmp -s "$OUT/$d/$f" "sdk/$d/$f" && bad+=("differs: sdk/$d/$f")
+    done < <(LC_ALL=C comm -12 <(printf '%s\n' "$generated") <(printf '%s\n' "$present"))
   done
-  if [ -n "$bad" ]; then
-    echo "gen-sdk: the committed schema or SDKs differ from provider/packageSchema.ts:$bad" >&2
+  if [ "${#bad[@]}" -gt 0 ]; then
+    echo "gen-sdk: the committed schema or SDKs differ from provider/packageSchema.ts:" >&2
+    printf '  %s\n' "${bad[@]}" >&2
     echo "gen-sdk: run npm run gen:sdk and commit the result." >&2
     exit 1
   fi
