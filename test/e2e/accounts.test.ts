@@ -9,7 +9,7 @@ import * as path from "path";
 import * as iam from "@aws-sdk/client-iam";
 import * as sts from "@aws-sdk/client-sts";
 import { addDays } from "../../core/clock";
-import { accountIam, adminIam, emulator, listKeysWith, setClock } from "../support/moto";
+import { accountIam, adminIam, emulator, listKeysWith, resetClock, setClock } from "../support/moto";
 import { steps, TestStack } from "../support/pulumiCli";
 import { assertNoSecrets, registerSecret } from "../support/secretGuard";
 
@@ -55,6 +55,7 @@ describe("e2e: two accounts in one stack (explicit providers with assumeRole)", 
   });
 
   after(async () => {
+    await resetClock(); // the suites after this one start from the real clock
     await stack?.remove();
     for (const c of clients.values()) c.destroy();
   });

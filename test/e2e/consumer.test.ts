@@ -43,6 +43,7 @@ exports.secretAccessKey = key.secretAccessKey;
     path.join(dir, "Pulumi.yaml"),
     `name: keyrotation-e2e-installed\nruntime: nodejs\nmain: deploy.js\n${PLUGIN_LINES}`,
   );
+  await resetClock(); // whatever an earlier suite left, IAM and the provider agree on today
   const user = await createUser("installed");
   const stack = new TestStack({ projectDir: dir });
   try {

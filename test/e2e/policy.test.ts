@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as iam from "@aws-sdk/client-iam";
 import * as path from "path";
 import { addDays } from "../../core/clock";
+import { ACCESS_KEY_TOKEN, SCHEDULE_TOKEN } from "../../core/tokens";
 import { adminIam, createUser, listKeys, setClock } from "../support/moto";
 import { REPO_ROOT, TestStack } from "../support/pulumiCli";
 import { assertNoSecrets } from "../support/secretGuard";
@@ -70,14 +71,14 @@ describe("e2e: policy pack aws-key-rotation (real CLI)", function () {
 
       // A change elsewhere in the stack (a second key): the policy blocks the whole deploy at its
       // preview, so nothing is created. (A change to the stale key itself would be judged after the
-      // update: at preview the engine plans a dynamic resource's outputs from its inputs, so the
+      // update: at preview the engine plans the resource's outputs from its inputs, so the
       // key's id and creation date are unknown then. README, "Known limits".)
       await stack.setConfig("secondKey", "true");
       const up = await stack.up(["--policy-pack", PACK]);
       assert.notStrictEqual(up.code, 0);
       assert.ok(up.visible.includes(keyId), up.visible);
       assert.strictEqual(
-        (await stack.exportState()).resources.filter((r) => r.type.endsWith("keyrotation:AccessKey")).length,
+        (await stack.exportState()).resources.filter((r) => r.type === ACCESS_KEY_TOKEN).length,
         1,
       );
       const keys = await listKeys(userName);
@@ -136,7 +137,7 @@ describe("e2e: policy pack aws-key-rotation (real CLI)", function () {
       assert.notStrictEqual(up.code, 0);
       assert.ok(up.visible.includes("rotating-access-key-schedule"), up.visible);
       const schedule = (state: { resources: { type: string; outputs?: Record<string, unknown> }[] }) =>
-        state.resources.find((r) => r.type.endsWith("keyrotation:RotationSchedule"))?.outputs;
+        state.resources.find((r) => r.type === SCHEDULE_TOKEN)?.outputs;
       assert.strictEqual(schedule(before)?.rotationDays, 30);
       assert.strictEqual(
         schedule(await stack.exportState())?.rotationDays,

@@ -8,6 +8,7 @@ import * as assert from "assert";
 import * as iam from "@aws-sdk/client-iam";
 import * as sts from "@aws-sdk/client-sts";
 import { addDays, MS_PER_DAY } from "../../core/clock";
+import { ACCESS_KEY_TOKEN } from "../../core/tokens";
 import { adminIam, listKeys, setClock } from "../support/moto";
 import { diagnostics, REPO_ROOT, steps, TestStack } from "../support/pulumiCli";
 import { assertNoSecrets, registerSecret } from "../support/secretGuard";
@@ -157,7 +158,7 @@ describe("e2e: rotation over simulated months (root project)", function () {
       // only after the new key exists and works.
       const state = await stack.exportState();
       const keyUrn = (id: string) =>
-        state.resources.find((r) => r.type.endsWith("keyrotation:AccessKey") && r.id === id)?.urn as string;
+        state.resources.find((r) => r.type === ACCESS_KEY_TOKEN && r.id === id)?.urn as string;
       if (previous) {
         assert.ok(
           state.resources
