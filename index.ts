@@ -1,13 +1,12 @@
 /**
  * The ready project: `pulumi up` rotates the access keys of the IAM users listed in stack config
- * (`aws-key-rotation:users`), one RotatingAccessKey per user. See README.md for every setting.
+ * (`aws-key-rotation:users`, or per account: `aws-key-rotation:accounts`), one RotatingAccessKey per
+ * user. See README.md for every setting.
  */
-import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { newestSourceMtime } from "./core/build";
-import { RotatingAccessKey } from "./components/rotatingAccessKey";
-import { planUsers, StackConfigInput } from "./components/stackConfig";
+import { readyProgram } from "./components/readyProject";
 
 /** The provider plugin's code, which the engine starts from the build (provider/index.js). */
 const PLUGIN_FILE = "dist/provider/main.js";
@@ -29,35 +28,17 @@ function assertBuilt(root: string): void {
 
 assertBuilt(__dirname);
 
-const config = new pulumi.Config("aws-key-rotation");
-const input: StackConfigInput = {
-  users: config.getObject<unknown>("users"),
-  userSettings: config.getObject<unknown>("userSettings"),
-  rotationDays: config.getNumber("rotationDays"),
-  overlapDays: config.getNumber("overlapDays"),
-  maxAgeDays: config.getNumber("maxAgeDays"),
-  deletionGuardHours: config.getNumber("deletionGuardHours"),
-  forceDelete: config.getBoolean("forceDelete"),
-  stagger: config.getBoolean("stagger"),
-  unmanagedKeys: config.get("unmanagedKeys"),
-  verifyTimeoutSeconds: config.getNumber("verifyTimeoutSeconds"),
-};
+const outputs = readyProgram();
 
-const rotations = planUsers(input).map(({ userName, args }) => ({
-  userName,
-  key: new RotatingAccessKey(userName, args),
-}));
-
-const byUser = <T>(pick: (k: RotatingAccessKey) => pulumi.Output<T>) =>
-  pulumi.all(Object.fromEntries(rotations.map((r) => [r.userName, pick(r.key)])));
-
-/** Current key id per user. */
-export const accessKeyIds = byUser((k) => k.accessKeyId);
+/** Current key id per user (`alice`), or per account and user (`111111111111/alice`). */
+export const accessKeyIds = outputs.accessKeyIds;
 /** Current secret access key per user (a secret: `pulumi stack output --show-secrets`). */
-export const secretAccessKeys = pulumi.secret(byUser((k) => k.secretAccessKey));
+export const secretAccessKeys = outputs.secretAccessKeys;
 /** Previous key id per user, while it exists. */
-export const previousAccessKeyIds = byUser((k) => k.previousAccessKeyId);
+export const previousAccessKeyIds = outputs.previousAccessKeyIds;
 /** Next rotation date (ISO-8601) per user. */
-export const nextRotationDates = byUser((k) => k.nextRotationDate);
+export const nextRotationDates = outputs.nextRotationDates;
 /** Every managed key per user: slot, id, status, createDate. */
-export const keys = byUser((k) => k.keys);
+export const keys = outputs.keys;
+/** The accounts form (`aws-key-rotation:accounts`): per account id, its name, role and users. */
+export const accounts = outputs.accounts;
