@@ -174,12 +174,12 @@ interface Assumed {
 }
 let assumed: Assumed | undefined;
 
-function baseStsClient(): sts.STSClient {
+function baseStsClient(settings: ConnectionSettings): sts.STSClient {
   return new sts.STSClient({
-    region: resolveRegion(current.region),
+    region: resolveRegion(settings.region),
     maxAttempts: 4,
     requestHandler: requestHandlerOptions(),
-    ...(current.profile ? { profile: current.profile } : {}),
+    ...(settings.profile ? { profile: settings.profile } : {}),
   });
 }
 
@@ -196,8 +196,8 @@ export class AssumeRoleError extends KeyRotationError {
   }
 }
 
-function assumedCredentials(role: AssumeRoleSettings): Assumed {
-  const base = baseStsClient();
+function assumedCredentials(role: AssumeRoleSettings, settings: ConnectionSettings): Assumed {
+  const base = baseStsClient(settings);
   let cached: AwsCredentialIdentity | undefined;
   let pending: Promise<AwsCredentialIdentity> | undefined;
   const provider: AwsCredentialIdentityProvider = async () => {
@@ -245,7 +245,7 @@ export function clientConnection(): {
 } {
   const region = resolveRegion(current.region);
   if (current.assumeRole) {
-    assumed ??= assumedCredentials(current.assumeRole);
+    assumed ??= assumedCredentials(current.assumeRole, current);
     return { region, credentials: assumed.provider };
   }
   return { region, ...(current.profile ? { profile: current.profile } : {}) };
@@ -258,10 +258,28 @@ export function clientConnection(): {
  */
 export async function baseAccessKeyId(): Promise<string | undefined> {
   if (!current.assumeRole) return undefined;
-  assumed ??= assumedCredentials(current.assumeRole);
+  assumed ??= assumedCredentials(current.assumeRole, current);
   try {
     return (await assumed.base.config.credentials()).accessKeyId;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A connection of its own for `settings`, apart from this process's configured one: what a
+ * policy pack needs for each provider configuration it finds in a stack. The caller destroys it.
+ */
+export function standaloneConnection(settings: ConnectionSettings): {
+  region: string;
+  credentials?: AwsCredentialIdentityProvider;
+  profile?: string;
+  destroy(): void;
+} {
+  const region = resolveRegion(settings.region);
+  if (settings.assumeRole) {
+    const own = assumedCredentials(settings.assumeRole, settings);
+    return { region, credentials: own.provider, destroy: () => own.base.destroy() };
+  }
+  return { region, ...(settings.profile ? { profile: settings.profile } : {}), destroy: () => undefined };
 }

@@ -31,7 +31,12 @@ export interface ResourceLike {
   urn: string;
   name: string;
   props: Record<string, unknown>;
+  /** The resource's provider (the engine gives it to stack policies): its type, name and inputs. */
+  provider?: { type: string; urn: string; name: string; props: Record<string, unknown> };
 }
+
+/** The type of this package's provider resources (the default one and each explicit `keyrotation.Provider`). */
+export const KEYROTATION_PROVIDER_TYPE = "pulumi:providers:keyrotation";
 
 /** A property read: known (possibly absent), or unknown until the deployment runs. */
 export type Read<T> = { known: true; value: T | undefined } | { known: false };

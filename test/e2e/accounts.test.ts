@@ -7,26 +7,12 @@
 import * as assert from "assert";
 import * as path from "path";
 import * as iam from "@aws-sdk/client-iam";
-import * as sts from "@aws-sdk/client-sts";
 import { addDays } from "../../core/clock";
-import { accountIam, adminIam, emulator, listKeysWith, resetClock, setClock } from "../support/moto";
+import { accountIam, adminIam, callerArn, listKeysWith, resetClock, setClock } from "../support/moto";
 import { steps, TestStack } from "../support/pulumiCli";
 import { assertNoSecrets, registerSecret } from "../support/secretGuard";
 
 const ACCOUNTS = ["111122223333", "444455556666"];
-
-async function callerArn(accessKeyId: string, secretAccessKey: string): Promise<string> {
-  const client = new sts.STSClient({
-    region: "us-east-1",
-    endpoint: emulator().endpoint,
-    credentials: { accessKeyId, secretAccessKey },
-  });
-  try {
-    return (await client.send(new sts.GetCallerIdentityCommand({}))).Arn ?? "";
-  } finally {
-    client.destroy();
-  }
-}
 
 describe("e2e: two accounts in one stack (explicit providers with assumeRole)", function () {
   this.timeout(1_800_000);

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as net from "net";
 import * as iam from "@aws-sdk/client-iam";
 import { iamAccessKeysOutsideStack } from "../../policypack/policies/outsideStack";
-import { adminIam, createUser, freePort, resetClock, setClock } from "../support/moto";
+import { accountIam, adminIam, createUser, freePort, resetClock, setClock } from "../support/moto";
 import { registerSecret } from "../support/secretGuard";
 import { CraftedResource, Diagnostic, RunOptions, UNKNOWN, runStackPolicies } from "../support/policyHarness";
 
@@ -238,6 +238,153 @@ describe("policy iam-access-keys-outside-stack (IAM emulator)", function () {
     const ids = ds.map((d) => /Access key (\S+) of IAM user/.exec(d.message)?.[1]);
     assert.deepStrictEqual(ids.sort(), [...keys, extra].map((k) => k.accessKeyId).sort());
     assert.ok(Date.now() - started < 10_000, `listing 30 users took ${Date.now() - started} ms`);
+  });
+
+  describe("across accounts (keyrotation providers assuming a role in each)", () => {
+    const A = "121212121212";
+    const B = "343434343434";
+    const C = "565656565656";
+    const providerOf = (account: string, props: Record<string, unknown> = {}) => ({
+      type: "pulumi:providers:keyrotation",
+      name: `account-${account}`,
+      props: {
+        version: "0.2.0",
+        assumeRole: JSON.stringify({ roleArn: `arn:aws:iam::${account}:role/KeyRotation` }),
+        ...props,
+      },
+    });
+
+    async function keyIn(client: iam.IAMClient, userName: string): Promise<Key> {
+      const out = await client.send(new iam.CreateAccessKeyCommand({ UserName: userName }));
+      registerSecret(out.AccessKey!.SecretAccessKey);
+      secrets.push(out.AccessKey!.SecretAccessKey!);
+      return {
+        accessKeyId: out.AccessKey!.AccessKeyId!,
+        createDate: out.AccessKey!.CreateDate!.toISOString(),
+        secret: out.AccessKey!.SecretAccessKey!,
+      };
+    }
+
+    it("lists each account's users through that account's provider, and names the account", async () => {
+      const user = `shared-${process.pid}`;
+      const [inA, inB] = [await accountIam(A), await accountIam(B)];
+      try {
+        for (const c of [inA, inB]) await c.send(new iam.CreateUserCommand({ UserName: user }));
+        const staleInA = await keyIn(inA, user);
+        const staleInB = await keyIn(inB, user);
+        await ageBy(staleInA.createDate, 100);
+        const managedInA = await keyIn(inA, user);
+        const managedInB = await keyIn(inB, user);
+        const stack: CraftedResource[] = [
+          {
+            ...managedKey(user, managedInA, `${A}/${user}-a`),
+            type: "keyrotation:iam:AccessKey",
+            provider: providerOf(A),
+          },
+          {
+            ...managedKey(user, managedInB, `${B}/${user}-a`),
+            type: "keyrotation:iam:AccessKey",
+            provider: providerOf(B),
+          },
+          // The component carries no provider; its user is its schedule child's, in account B.
+          { type: COMPONENT, name: `${B}/${user}`, props: { userName: user } },
+          {
+            type: "keyrotation:iam:RotationSchedule",
+            name: `${B}/${user}-schedule`,
+            props: { userName: user },
+            provider: providerOf(B),
+          },
+        ];
+        const ds = await run(stack);
+        // The user does not exist in the default account: only the providers' roles find the keys.
+        assert.deepStrictEqual(
+          ds.map((d) => d.message.split("\n")[1]?.split(" is Active")[0]).sort(),
+          [
+            `Access key ${staleInA.accessKeyId} of IAM user ${user} in account ${A} (provider account-${A})`,
+            `Access key ${staleInB.accessKeyId} of IAM user ${user} in account ${B} (provider account-${B})`,
+          ].sort(),
+        );
+        assert.strictEqual(ds.length, 2);
+        // Managed in B: only A's stale key is outside the stack.
+        const withB = await run([
+          ...stack,
+          {
+            ...managedKey(user, staleInB, `${B}/${user}-b`),
+            type: "keyrotation:iam:AccessKey",
+            provider: providerOf(B),
+          },
+        ]);
+        assert.deepStrictEqual(
+          withB.map((d) => d.message.includes(staleInA.accessKeyId) && d.message.includes(`in account ${A}`)),
+          [true],
+        );
+      } finally {
+        inA.destroy();
+        inB.destroy();
+      }
+    });
+
+    it("an account it cannot reach is one advisory line naming it; the others are still checked", async () => {
+      const user = `reach-${process.pid}`;
+      const inA = await accountIam(A);
+      try {
+        await inA.send(new iam.CreateUserCommand({ UserName: user }));
+        const stale = await keyIn(inA, user);
+        await ageBy(stale.createDate, 100);
+        const managed = await keyIn(inA, user);
+        const unreachable = providerOf(C, { profile: `no-such-profile-${process.pid}` });
+        const malformed = {
+          type: "pulumi:providers:keyrotation",
+          name: "typo",
+          props: { assumeRole: JSON.stringify({ roleArn: "arn:aws:iam::role/KeyRotation" }) },
+        };
+        const ds = await run([
+          {
+            ...managedKey(user, managed, `${A}/${user}-a`),
+            type: "keyrotation:iam:AccessKey",
+            provider: providerOf(A),
+          },
+          {
+            type: "keyrotation:iam:RotationSchedule",
+            name: `${C}/carol-schedule`,
+            props: { userName: "carol" },
+            provider: unreachable,
+          },
+          {
+            type: "keyrotation:iam:RotationSchedule",
+            name: "dave-schedule",
+            props: { userName: "dave" },
+            provider: malformed,
+          },
+        ]);
+        assert.strictEqual(ds.length, 3, JSON.stringify(ds));
+        const [outside, ...advisories] = [
+          ds.find((d) => d.message.includes(stale.accessKeyId)),
+          ...ds.filter((d) => d.message.startsWith("Could not list")),
+        ];
+        assert.ok(
+          outside?.message.includes(`of IAM user ${user} in account ${A} (provider account-${A}) is Active`),
+        );
+        assert.deepStrictEqual(
+          advisories.map((d) => d.enforcementLevel),
+          ["advisory", "advisory"],
+        );
+        const reach = advisories.find((d) => d.message.includes("carol"));
+        assert.match(
+          reach?.message ?? "",
+          new RegExp(
+            `^Could not list the access keys of 1 IAM user of this stack \\(carol\\) in account ${C} \\(provider account-${C}\\) to look for keys made outside Pulumi: assuming arn:aws:iam::${C}:role/KeyRotation failed: CredentialsProviderError: [^.]+\\. This check was skipped for them; .*Check that the role arn:aws:iam::${C}:role/KeyRotation can be assumed`,
+          ),
+        );
+        const typo = advisories.find((d) => d.message.includes("dave"));
+        assert.match(
+          typo?.message ?? "",
+          /^Could not list the access keys of 1 IAM user of this stack \(dave\) \(provider typo\) to look for keys made outside Pulumi: keyrotation:assumeRole.roleArn "arn:aws:iam::role\/KeyRotation" is not an IAM role ARN/,
+        );
+      } finally {
+        inA.destroy();
+      }
+    });
   });
 
   describe("when IAM cannot be reached", () => {

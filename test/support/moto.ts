@@ -249,3 +249,17 @@ export async function startAuthEmulator(unchecked: number): Promise<AuthEmulator
     stop: () => child.kill("SIGTERM"),
   };
 }
+
+/** The ARN STS names for a key pair (GetCallerIdentity signed with it): the key works and whose it is. */
+export async function callerArn(accessKeyId: string, secretAccessKey: string): Promise<string> {
+  const client = new sts.STSClient({
+    region: "us-east-1",
+    endpoint: emulator().endpoint,
+    credentials: { accessKeyId, secretAccessKey },
+  });
+  try {
+    return (await client.send(new sts.GetCallerIdentityCommand({}))).Arn ?? "";
+  } finally {
+    client.destroy();
+  }
+}

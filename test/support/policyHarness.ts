@@ -181,6 +181,8 @@ export interface CraftedResource {
   type: string;
   name: string;
   props: Record<string, unknown>;
+  /** The resource's provider, as the engine passes it to stack policies (its inputs as props). */
+  provider?: { type: string; name: string; props: Record<string, unknown> };
 }
 
 export function urnOf(resource: { type: string; name: string }): string {
@@ -281,6 +283,16 @@ export async function runStackPolicies(
         name: r.name,
         urn: urnOf(r),
         props,
+        ...(r.provider
+          ? {
+              provider: {
+                type: r.provider.type,
+                name: r.provider.name,
+                urn: urnOf(r.provider),
+                props: policyProps(r.provider.props),
+              },
+            }
+          : {}),
         opts: emptyOptions,
         dependencies: [],
         propertyDependencies: {},
