@@ -4,6 +4,7 @@
  * the stacks' own state, plans the stacks (`planRun`), sets each stack's config, and runs
  * `preview` or `up` on them with bounded concurrency. One stack's failure never stops the others.
  */
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as auto from "@pulumi/pulumi/automation";
@@ -86,7 +87,10 @@ export async function pool<T, R>(
   return results;
 }
 
-function workspaceOptions(options: RunOptions): auto.LocalWorkspaceOptions {
+/** What a worker needs of the run's options. */
+export type WorkerOptions = Pick<RunOptions, "operation" | "policyPacks" | "project" | "env">;
+
+function workspaceOptions(options: Pick<RunOptions, "project" | "env">): auto.LocalWorkspaceOptions {
   return { projectSettings: projectSettings(options.project), envVars: options.env };
 }
 
@@ -118,7 +122,12 @@ function countChanges(changes: Record<string, number> | undefined): Record<strin
   return Object.fromEntries(Object.entries(changes ?? {}).filter(([op, n]) => op !== "same" && n > 0));
 }
 
-async function runStack(planned: PlannedStack, options: RunOptions): Promise<StackResult> {
+/**
+ * Deploys one stack in this process. The runner calls it in a worker process per stack
+ * (runner/worker.ts): the Node SDK keeps one program's state per process, and two inline
+ * programs running at once in one process were seen to hang.
+ */
+export async function runStackInProcess(planned: PlannedStack, options: WorkerOptions): Promise<StackResult> {
   const started = Date.now();
   const waits: string[] = [];
   const errors: string[] = [];
@@ -181,6 +190,57 @@ function lastLines(text: string): string {
   return lines.slice(-3).join(" ");
 }
 
+/** The marker of the worker's result line on its stdout. */
+export const RESULT_MARKER = "keyrotation-runner-result ";
+
+/** Runs one stack in a worker process (`node runner/worker.js`); never throws. */
+function runStackInWorker(planned: PlannedStack, options: RunOptions): Promise<StackResult> {
+  const started = Date.now();
+  const job: { planned: PlannedStack; options: WorkerOptions } = {
+    planned,
+    options: {
+      operation: options.operation,
+      policyPacks: options.policyPacks,
+      project: options.project,
+      env: options.env,
+    },
+  };
+  const built = path.join(__dirname, "worker.js");
+  const args = fs.existsSync(built)
+    ? [built]
+    : ["-r", "ts-node/register/transpile-only", path.join(__dirname, "worker.ts")];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { env: options.env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.stdin.end(JSON.stringify(job));
+    child.on("close", (code) => {
+      const line = stdout.split("\n").find((l) => l.startsWith(RESULT_MARKER));
+      if (line) {
+        resolve(JSON.parse(line.slice(RESULT_MARKER.length)) as StackResult);
+        return;
+      }
+      const errors = [
+        `the worker for ${planned.name} exited with ${code} and no result: ${lastLines(stderr)}`,
+      ];
+      resolve({
+        name: planned.name,
+        scope: planned.scope,
+        users: planned.users.length,
+        isNew: planned.isNew,
+        status: "failed",
+        changes: {},
+        waits: [],
+        errors,
+        kind: "failed",
+        seconds: (Date.now() - started) / 1000,
+      });
+    });
+  });
+}
+
 /** Plans and runs every stack. */
 export async function runStacks(options: RunOptions): Promise<RunResult> {
   const progress = options.onProgress ?? (() => undefined);
@@ -199,7 +259,7 @@ export async function runStacks(options: RunOptions): Promise<RunResult> {
     progress(
       `${planned.name}: ${options.operation} (${planned.users.length} users${planned.isNew ? ", new stack" : ""})`,
     );
-    const result = await runStack(planned, options);
+    const result = await runStackInWorker(planned, options);
     done++;
     progress(
       `[${done}/${plan.stacks.length}] ${planned.name}: ${result.status}${result.kind ? ` (${result.kind})` : ""} in ${result.seconds.toFixed(1)} s`,

@@ -1,6 +1,7 @@
 /**
  * `npm run bench:stack [-- --users 10,100,1000] [--json FILE] [--ref GIT_REF] [--baseline-ref GIT_REF]
- *   [--preview-runs N] [--keep-state DIR] [--rotation-max-users N] [--skip-checkpoints]`
+ *   [--preview-runs N] [--keep-state DIR] [--rotation-max-users N] [--skip-checkpoints]
+ *   [--sharded [--max-users-per-stack N] [--parallel N]] [--single-max-users N]`
  *
  * What a stack of N `RotatingAccessKey`s costs next to the cheapest stack Pulumi can have with the
  * same resource graph. For each N (default 100), in one run and side by side:
@@ -61,6 +62,8 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
+import { spawn } from "child_process";
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { cleanUpPacks, ConsumerProject, packCurrent, packPrevious, run } from "../test/support/consumer";
 import {
   adminIam,
@@ -912,6 +915,194 @@ function report(r: SizeResult, baselineName: string): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The sharded run: the same number of users through `pulumi-aws-key-rotation run`.
+
+interface ShardedResult {
+  users: number;
+  maxUsersPerStack: number;
+  parallel: number;
+  stacks: number;
+  /** Seconds of `run up` (every stack's first up) and of `run preview` right after (no change). */
+  times: { "first up": number; "no-change preview": number };
+  exitCodes: { "first up": number; "no-change preview": number };
+  /** Every stack's state as stored (compact JSON), summed, per user. */
+  storedBytesPerUser: number;
+  callsPerUser: { "first up": CallsPerUser; "no-change preview": CallsPerUser };
+  checks: [string, boolean][];
+}
+
+async function benchSharded(
+  n: number,
+  tarball: string,
+  proxy: CountingProxy,
+  t0: Date,
+  options: { maxUsersPerStack: number; parallel: number; skipCheckpoints: boolean },
+): Promise<ShardedResult> {
+  process.stderr.write(
+    `\n${n} users, sharded (run, --max-users-per-stack ${options.maxUsersPerStack}, --parallel ${options.parallel})\n`,
+  );
+  await resetEmulator();
+  await setClock(t0);
+  const clockStarted = Date.now();
+  const syncClock = () => setClock(new Date(t0.getTime() + (Date.now() - clockStarted)));
+  const users = Array.from({ length: n }, (_, i) => `bench-${n}-sh-${String(i).padStart(5, "0")}`);
+  const admin = adminIam();
+  await mapLimit(users, 8, (u) => admin.send(new iam.CreateUserCommand({ UserName: u })));
+  const project = new ConsumerProject();
+  project.install(tarball);
+  const configFile = path.join(project.dir, "runner.yaml");
+  fs.writeFileSync(
+    configFile,
+    `config:\n  aws-key-rotation:users:\n${users.map((u) => `    - ${u}\n`).join("")}`,
+  );
+  // A stack object only for its environment (backend folder, passphrase, CLI on PATH, emulator).
+  const envOf = new TestStack({
+    projectDir: project.dir,
+    stackName: "unused",
+    env: {
+      ...emulatorEnv(proxy.endpoint),
+      ...(options.skipCheckpoints ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {}),
+    },
+  });
+  const cli = path.join(project.packageDir, "dist", "audit", "cli.js");
+  const runner = async (operation: "up" | "preview") => {
+    checkInterrupted();
+    await syncClock();
+    proxy.take();
+    const started = performance.now();
+    const args = [cli, "run", operation, "--config", configFile, "--stack-prefix", "sh"];
+    args.push(
+      "--max-users-per-stack",
+      String(options.maxUsersPerStack),
+      "--parallel",
+      String(options.parallel),
+    );
+    // Not spawnSync: the counting proxy in front of the emulator runs in this process.
+    const child = spawn(process.execPath, [...args, "--json"], { cwd: project.dir, env: envOf.baseEnv() });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    const r = { stdout, stderr, status };
+    const seconds = Math.round((performance.now() - started) / 100) / 10;
+    const tally = proxy.take();
+    let summary: {
+      exitCode: number;
+      stacks: { name: string; status: string; changes: Record<string, number> }[];
+    };
+    try {
+      summary = JSON.parse(r.stdout) as typeof summary;
+    } catch {
+      throw new Error(
+        `run ${operation} printed no summary (exit ${r.status}):\n${(r.stdout + r.stderr).slice(-6000)}`,
+      );
+    }
+    process.stderr.write(
+      `  sharded: run ${operation}: ${seconds} s, ${summary.stacks.length} stacks, exit ${r.status}\n`,
+    );
+    return { seconds, code: r.status ?? -1, summary, tally };
+  };
+  const up = await runner("up");
+  const preview = await runner("preview");
+
+  // The stacks' state, straight from the backend.
+  const ws = await LocalWorkspace.create({
+    projectSettings: { name: "aws-key-rotation", runtime: "nodejs" },
+    envVars: Object.fromEntries(
+      Object.entries(envOf.baseEnv()).filter((e): e is [string, string] => typeof e[1] === "string"),
+    ),
+  });
+  let stored = 0;
+  for (const s of up.summary.stacks)
+    stored += JSON.stringify((await ws.exportStack(s.name)).deployment).length;
+  let withOneKey = 0;
+  await mapLimit(users, 8, async (u) => {
+    const out = await admin.send(new iam.ListAccessKeysCommand({ UserName: u }));
+    if ((out.AccessKeyMetadata ?? []).length === 1) withOneKey += 1;
+  });
+  admin.destroy();
+  const unchanged = preview.summary.stacks.filter((s) => Object.keys(s.changes).length === 0).length;
+  const checks: [string, boolean][] = [
+    [`sharded run up succeeded on every stack (exit ${up.code})`, up.code === 0],
+    [`sharded: every user has 1 key(s) in IAM (${withOneKey}/${n})`, withOneKey === n],
+    [
+      `sharded no-change preview plans no change on every stack (${unchanged}/${preview.summary.stacks.length})`,
+      preview.code === 0 && unchanged === preview.summary.stacks.length,
+    ],
+  ];
+  for (const [name, ok] of checks) process.stderr.write(`  ${ok ? "PASS" : "FAIL"} ${name}\n`);
+  fs.rmSync(envOf.workDir, { recursive: true, force: true });
+  const calls = (t: CallTally) => ({ deployer: perUser(t.deployer, n), otherKey: perUser(t.otherKey, n) });
+  return {
+    users: n,
+    maxUsersPerStack: options.maxUsersPerStack,
+    parallel: options.parallel,
+    stacks: up.summary.stacks.length,
+    times: { "first up": up.seconds, "no-change preview": preview.seconds },
+    exitCodes: { "first up": up.code, "no-change preview": preview.code },
+    storedBytesPerUser: Math.round(stored / n),
+    callsPerUser: { "first up": calls(up.tally), "no-change preview": calls(preview.tally) },
+    checks,
+  };
+}
+
+/** The sharded runs beside the single stacks of the same sizes. */
+function shardedReport(sharded: ShardedResult[], singles: SizeResult[]): string[] {
+  const out = ["", "## Sharded (pulumi-aws-key-rotation run)", ""];
+  const single = (n: number) => singles.find((r) => r.users === n);
+  const header = ["users", "stacks", "run up (s)", "single stack first up (s)", "floor first up (s)"];
+  header.push("single / sharded", "run preview (s)", "state per user (B)", "single stack state per user (B)");
+  out.push(
+    ...table(
+      header,
+      sharded.map((r) => {
+        const s = single(r.users);
+        return [
+          r.users,
+          r.stacks,
+          r.times["first up"],
+          num(s?.times["first up"]?.package),
+          num(s?.times["first up"]?.floor),
+          s ? ratio(s.times["first up"]?.package, r.times["first up"]) : "-",
+          r.times["no-change preview"],
+          r.storedBytesPerUser,
+          String(s?.state["after first up"]?.package?.storedBytesPerUser ?? "-"),
+        ];
+      }),
+    ),
+  );
+  if (sharded.length > 1) {
+    const [a, b] = [sharded[0], sharded[sharded.length - 1]];
+    out.push(
+      "",
+      `From ${a.users} to ${b.users} users (${(b.users / a.users).toFixed(1)}x) the sharded first up grew ` +
+        `${ratio(b.times["first up"], a.times["first up"])}.`,
+    );
+  }
+  for (const r of sharded) {
+    out.push("", `IAM calls per user, sharded ${r.users} users, signed with the deployer's key:`);
+    const actions = new Set([
+      ...Object.keys(r.callsPerUser["first up"].deployer),
+      ...Object.keys(r.callsPerUser["no-change preview"].deployer),
+    ]);
+    out.push(
+      ...table(
+        ["action", "run up", "run preview"],
+        [...actions]
+          .sort()
+          .map((a) => [
+            a,
+            num(r.callsPerUser["first up"].deployer[a]),
+            num(r.callsPerUser["no-change preview"].deployer[a]),
+          ]),
+      ),
+    );
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -924,8 +1115,20 @@ async function main(): Promise<void> {
       "keep-state": { type: "string" },
       "rotation-max-users": { type: "string" },
       "skip-checkpoints": { type: "boolean", default: false },
+      sharded: { type: "boolean", default: false },
+      "single-max-users": { type: "string" },
+      "max-users-per-stack": { type: "string", default: "100" },
+      parallel: { type: "string", default: "4" },
     },
   });
+  const sharded = values.sharded === true;
+  const singleMax = values["single-max-users"] === undefined ? Infinity : Number(values["single-max-users"]);
+  if (!(singleMax >= 0)) throw new Error(`--single-max-users: ${values["single-max-users"]}`);
+  const maxUsersPerStack = Number(values["max-users-per-stack"]);
+  const parallel = Number(values.parallel);
+  if (!Number.isInteger(maxUsersPerStack) || maxUsersPerStack < 1)
+    throw new Error(`--max-users-per-stack: ${values["max-users-per-stack"]}`);
+  if (!Number.isInteger(parallel) || parallel < 1) throw new Error(`--parallel: ${values.parallel}`);
   const rotationMax =
     values["rotation-max-users"] === undefined ? Infinity : Number(values["rotation-max-users"]);
   if (!(rotationMax >= 0)) throw new Error(`--rotation-max-users: ${values["rotation-max-users"]}`);
@@ -971,6 +1174,7 @@ async function main(): Promise<void> {
   }
 
   const results: SizeResult[] = [];
+  const shardedResults: ShardedResult[] = [];
   const started = Date.now();
   let packed = "";
   let baselinePacked = "";
@@ -1005,15 +1209,22 @@ async function main(): Promise<void> {
     await proxy.start();
     let t0 = new Date(Math.ceil(Date.now() / 1000) * 1000 + 3_600_000);
     for (const n of sizes) {
-      const r = await benchSize(n, tarball, baselineTarball, proxy, t0, stacks, {
-        rotation: n <= rotationMax,
-        skipCheckpoints,
-        previewRuns,
-      });
-      results.push(r);
-      // The clock only moves forward, from one size to the next too.
-      t0 = addDays(t0, 32);
-      for (const s of stacks.splice(0)) await s.remove();
+      if (n <= singleMax) {
+        const r = await benchSize(n, tarball, baselineTarball, proxy, t0, stacks, {
+          rotation: n <= rotationMax,
+          skipCheckpoints,
+          previewRuns,
+        });
+        results.push(r);
+        // The clock only moves forward, from one size to the next too.
+        t0 = addDays(t0, 32);
+        for (const s of stacks.splice(0)) await s.remove();
+      }
+      if (sharded) {
+        const options = { maxUsersPerStack, parallel, skipCheckpoints };
+        shardedResults.push(await benchSharded(n, tarball, proxy, t0, options));
+        t0 = addDays(t0, 32);
+      }
     }
   } finally {
     await cleanUp();
@@ -1047,6 +1258,7 @@ async function main(): Promise<void> {
       `each round); each run's time and the median.`,
   );
   for (const r of results) out.push(...report(r, baselineName));
+  if (sharded) out.push(...shardedReport(shardedResults, results));
   process.stdout.write(out.join("\n") + "\n");
   if (values.json) {
     const doc = {
@@ -1060,11 +1272,12 @@ async function main(): Promise<void> {
       totalSeconds: Math.round((Date.now() - started) / 1000),
       skipCheckpoints,
       results,
+      ...(sharded ? { sharded: shardedResults } : {}),
     };
     fs.writeFileSync(values.json, JSON.stringify(doc, null, 2) + "\n");
     process.stderr.write(`Results written to ${values.json}\n`);
   }
-  if (results.some((r) => r.checks.some(([, ok]) => !ok))) process.exitCode = 1;
+  if ([...results, ...shardedResults].some((r) => r.checks.some(([, ok]) => !ok))) process.exitCode = 1;
 }
 
 main().catch((err) => {
