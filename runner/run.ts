@@ -124,8 +124,9 @@ function countChanges(changes: Record<string, number> | undefined): Record<strin
 
 /**
  * Deploys one stack in this process. The runner calls it in a worker process per stack
- * (runner/worker.ts): the Node SDK keeps one program's state per process, and two inline
- * programs running at once in one process were seen to hang.
+ * (runner/worker.ts): the Node SDK keeps parts of a program's state in process globals (the
+ * stack resource, the runtime settings), so two inline programs running at once in one process
+ * could see each other's; a worker per stack also keeps one stack's crash from ending the run.
  */
 export async function runStackInProcess(planned: PlannedStack, options: WorkerOptions): Promise<StackResult> {
   const started = Date.now();
