@@ -62,8 +62,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
-import { spawn } from "child_process";
-import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import { execFileSync, spawn } from "child_process";
 import { cleanUpPacks, ConsumerProject, packCurrent, packPrevious, run } from "../test/support/consumer";
 import {
   adminIam,
@@ -1006,16 +1005,21 @@ async function benchSharded(
   const up = await runner("up");
   const preview = await runner("preview");
 
-  // The stacks' state, straight from the backend.
-  const ws = await LocalWorkspace.create({
-    projectSettings: { name: "aws-key-rotation", runtime: "nodejs" },
-    envVars: Object.fromEntries(
-      Object.entries(envOf.baseEnv()).filter((e): e is [string, string] => typeof e[1] === "string"),
-    ),
-  });
+  // The stacks' state, straight from the backend (fully qualified names need no project folder).
   let stored = 0;
-  for (const s of up.summary.stacks)
-    stored += JSON.stringify((await ws.exportStack(s.name)).deployment).length;
+  for (const s of up.summary.stacks) {
+    const text = execFileSync(
+      "pulumi",
+      ["stack", "export", "--stack", `organization/aws-key-rotation/${s.name}`],
+      {
+        cwd: project.dir,
+        env: envOf.baseEnv(),
+        encoding: "utf8",
+        maxBuffer: 256 * 1024 * 1024,
+      },
+    );
+    stored += JSON.stringify((JSON.parse(text) as { deployment: unknown }).deployment).length;
+  }
   let withOneKey = 0;
   await mapLimit(users, 8, async (u) => {
     const out = await admin.send(new iam.ListAccessKeysCommand({ UserName: u }));
