@@ -17,17 +17,38 @@ import { AuditClientOptions, createAuditClient, explainAwsError } from "./client
 import { Format, FORMATS, render } from "./format";
 import { createProgress, ProgressStream } from "./progress";
 import { ReportFormatError, ReportTimeoutError } from "./report";
+import { EXIT_CODES } from "../core/exitCodes";
+import { renderOrganization } from "./format";
+import {
+  AccountEntry,
+  AccountsFileError,
+  auditOrganization,
+  callerAccount,
+  createOrganizationsClient,
+  DEFAULT_AUDIT_ROLE_NAME,
+  DEFAULT_PARALLEL,
+  explainListAccountsError,
+  ListedAccounts,
+  listOrganizationAccounts,
+  MAX_PARALLEL,
+  PARENT_ID_PATTERN,
+  readAccountsFile,
+  ROLE_NAME_PATTERN,
+} from "./organization";
 
 export const EXIT_COMPLIANT = 0;
 export const EXIT_VIOLATIONS = 1;
 export const EXIT_ERROR = 2;
+/** Some accounts of an organization audit could not be reached; the others were audited. */
+export const EXIT_UNREACHABLE = EXIT_CODES.unreachable;
 
 export const USAGE = `Usage: pulumi-aws-key-rotation audit [options]
        pulumi-aws-key-rotation iam-policy --help
        pulumi-aws-key-rotation run --help      (the ready project over many stacks)
 
 Audits every IAM user's access keys against the rotation rule: Active keys older than
---max-age-days must be rotated. Exit code 0 compliant, 1 violations found, 2 bad usage or AWS error.
+--max-age-days must be rotated. Exit code 0 compliant, 1 violations found, 2 bad usage or AWS error,
+3 (many accounts) some accounts could not be reached: the others were audited, see the report.
 
 Options:
   --max-age-days N            Active keys older than N days must be rotated (default 90)
@@ -47,6 +68,17 @@ Options:
   --report-max-age-hours H    auto uses a credential report at most H hours old (default 4)
   --report-timeout-seconds S  Wait at most S seconds for a report being generated (default 300)
   --max-attempts N            Attempts per IAM call on throttling/transient errors (default 8)
+
+Many accounts (docs/accounts.md):
+  --organization              Audit every active account of the AWS Organization (ListAccounts;
+                              from the management or a delegated administrator account)
+  --ou ID                     With --organization: only the accounts under this root or OU (r-..., ou-...)
+  --accounts FILE             Audit the accounts listed in FILE (YAML or JSON: ids, or
+                              { id, name, roleArn, externalId }) instead of listing them
+  --role-name NAME            Role assumed in each account (default ${DEFAULT_AUDIT_ROLE_NAME}); the
+                              credentials' own account is audited with them, without a role
+  --external-id ID            External id for AssumeRole, when the roles' trust policy requires one
+  --parallel N                Accounts audited at once, 1-${MAX_PARALLEL} (default ${DEFAULT_PARALLEL})
   -h, --help                  Show this help
 `;
 
@@ -67,8 +99,20 @@ export interface CliIo {
   auditOverrides?: Partial<AuditOptions>;
 }
 
+/** How the accounts of a many-account audit are found, and how each is reached. */
+export interface AccountsCommand {
+  from: "organizations" | "file";
+  parentId?: string;
+  file?: string;
+  roleName: string;
+  externalId?: string;
+  parallel: number;
+}
+
 export interface ParsedCommand {
   help: boolean;
+  /** Set for --organization or --accounts FILE. */
+  accounts?: AccountsCommand;
   format: Format;
   exemptionsFile?: string;
   client: AuditClientOptions;
@@ -131,6 +175,12 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
         "report-max-age-hours": { type: "string" },
         "report-timeout-seconds": { type: "string" },
         "max-attempts": { type: "string" },
+        organization: { type: "boolean" },
+        ou: { type: "string" },
+        accounts: { type: "string" },
+        "role-name": { type: "string" },
+        "external-id": { type: "string" },
+        parallel: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -165,6 +215,7 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
           .map((x) => oneOf<FailOn>("fail-on", x.trim(), ["rotate", "delete"]) as FailOn);
   return {
     help: false,
+    ...accountsCommand(v),
     format: oneOf("format", v.format, FORMATS) ?? "table",
     exemptionsFile: v.exemptions,
     client: {
@@ -184,6 +235,60 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
       pageSize: integer("page-size", v["page-size"], 1, 1000),
       reportMaxAgeHours: positive("report-max-age-hours", v["report-max-age-hours"]),
       reportTimeoutSeconds: positive("report-timeout-seconds", v["report-timeout-seconds"]),
+    },
+  };
+}
+
+const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+
+function accountsCommand(v: {
+  organization?: boolean;
+  ou?: string;
+  accounts?: string;
+  "role-name"?: string;
+  "external-id"?: string;
+  parallel?: string;
+}): { accounts?: AccountsCommand } {
+  const many = v.organization === true || v.accounts !== undefined;
+  if (v.organization && v.accounts !== undefined) {
+    throw new UsageError(
+      "--organization and --accounts FILE both choose the accounts: use one (--accounts for a hand-written list).",
+    );
+  }
+  if (v.ou !== undefined && !v.organization) {
+    throw new UsageError("--ou selects accounts of the organization: add --organization.");
+  }
+  if (!many) {
+    for (const name of ["role-name", "external-id", "parallel"] as const) {
+      if (v[name] !== undefined) {
+        throw new UsageError(`--${name} applies to many accounts: add --organization or --accounts FILE.`);
+      }
+    }
+    return {};
+  }
+  if (v.ou !== undefined && !PARENT_ID_PATTERN.test(v.ou)) {
+    throw new UsageError(
+      `--ou must be a root id (r-xxxx) or an organizational unit id (ou-xxxx-xxxxxxxx), not "${v.ou}".`,
+    );
+  }
+  const roleName = v["role-name"] ?? DEFAULT_AUDIT_ROLE_NAME;
+  if (!ROLE_NAME_PATTERN.test(roleName)) {
+    throw new UsageError(
+      `--role-name "${roleName}" is not an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-, optionally after a path like audit/); pass the name, not the ARN.`,
+    );
+  }
+  const externalId = v["external-id"];
+  if (externalId !== undefined && !EXTERNAL_ID.test(externalId)) {
+    throw new UsageError("--external-id must be 2 to 1224 of A-Z a-z 0-9 +=,.@:/_-.");
+  }
+  return {
+    accounts: {
+      from: v.organization ? "organizations" : "file",
+      ...(v.ou !== undefined ? { parentId: v.ou } : {}),
+      ...(v.accounts !== undefined ? { file: v.accounts } : {}),
+      roleName,
+      ...(externalId !== undefined ? { externalId } : {}),
+      parallel: integer("parallel", v.parallel, 1, MAX_PARALLEL) ?? DEFAULT_PARALLEL,
     },
   };
 }
@@ -238,6 +343,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (err instanceof UsageError) io.stderr.write(`Run with --help for the options.\n`);
     return EXIT_ERROR;
   }
+  if (command.accounts) return auditAccounts(command, command.accounts, exemptions, now, io);
   const client = (io.createClient ?? createAuditClient)(command.client);
   const progress = createProgress(io.stderr);
   try {
@@ -267,6 +373,82 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * The audit of many accounts: exit 0 compliant, 1 violations in an audited account, 2 the accounts
+ * could not be listed or read, 3 some accounts could not be reached (the others were audited).
+ */
+async function auditAccounts(
+  command: ParsedCommand,
+  accounts: AccountsCommand,
+  exemptions: Exemption[],
+  now: Date,
+  io: CliIo,
+): Promise<number> {
+  const progress = createProgress(io.stderr);
+  let listed: ListedAccounts;
+  if (accounts.from === "file") {
+    try {
+      listed = { accounts: readAccountsFile(accounts.file as string), inactive: [] };
+    } catch (err) {
+      io.stderr.write(`error: ${(err as Error).message}\n`);
+      return err instanceof AccountsFileError ? EXIT_ERROR : EXIT_CODES.failed;
+    }
+  } else {
+    const client = createOrganizationsClient(command.client);
+    try {
+      listed = await listOrganizationAccounts(client, {
+        parentId: accounts.parentId,
+        onProgress: (m) => progress.update(m),
+      });
+    } catch (err) {
+      progress.done();
+      io.stderr.write(`error: ${explainListAccountsError(err, accounts.parentId)}\n`);
+      return EXIT_ERROR;
+    } finally {
+      client.destroy();
+    }
+    if (listed.accounts.length === 0) {
+      progress.done();
+      io.stderr.write(
+        `error: no active account ${accounts.parentId ? `under ${accounts.parentId}` : "in the organization"}.\n`,
+      );
+      return EXIT_ERROR;
+    }
+  }
+  const entries: AccountEntry[] = listed.accounts;
+  const result = await auditOrganization({
+    ...dropUndefined(command.audit),
+    exemptions,
+    now,
+    accounts: entries,
+    accountsFrom: {
+      source: accounts.from,
+      parentId: accounts.parentId ?? null,
+      file: accounts.file ?? null,
+    },
+    inactiveAccounts: listed.inactive,
+    roleName: accounts.roleName,
+    externalId: accounts.externalId,
+    parallel: accounts.parallel,
+    callerAccountId: await callerAccount(command.client),
+    ...dropUndefined(command.client),
+    env: io.env,
+    onProgress: (m) => progress.update(m),
+  });
+  progress.done();
+  io.stdout.write(renderOrganization(result, command.format));
+  for (const warning of result.warnings) io.stderr.write(`warning: ${warning}\n`);
+  for (const o of result.accounts) {
+    if (o.status === "unreachable") {
+      io.stderr.write(
+        `error: account ${o.accountId}${o.accountName ? ` (${o.accountName})` : ""}: ${o.error?.message}\n`,
+      );
+    }
+  }
+  if (result.summary.unreachable > 0) return EXIT_UNREACHABLE;
+  return result.summary.compliant ? EXIT_COMPLIANT : EXIT_VIOLATIONS;
 }
 
 /* istanbul ignore next: the process entry point */

@@ -4,6 +4,7 @@
  */
 import { AuditResult } from "./audit";
 import { Finding } from "./verdict";
+import type { AccountOutcome, OrganizationAuditResult } from "./organization";
 
 export type Format = "table" | "json" | "csv";
 export const FORMATS: readonly Format[] = ["table", "json", "csv"];
@@ -125,4 +126,73 @@ export function renderTable(result: AuditResult): string {
 
 export function render(result: AuditResult, format: Format): string {
   return format === "json" ? renderJson(result) : format === "csv" ? renderCsv(result) : renderTable(result);
+}
+
+/** The organization audit's CSV: the account's id and name, then the columns of one account's CSV. */
+export const ORGANIZATION_CSV_COLUMNS = ["account_id", "account_name", ...CSV_COLUMNS] as const;
+
+export function renderOrganizationCsv(result: OrganizationAuditResult): string {
+  return csvRecords([
+    [...ORGANIZATION_CSV_COLUMNS],
+    ...result.keys.map((f) => [f.accountId, f.accountName, ...csvRow(f)]),
+  ]);
+}
+
+function accountLabel(o: { accountId: string; accountName: string | null }): string {
+  return o.accountName ? `${o.accountId} (${o.accountName})` : o.accountId;
+}
+
+/** One summary line per account: its counts, or why it could not be audited. */
+export function accountSummaryLine(o: AccountOutcome): string {
+  if (o.status === "unreachable" || !o.summary) {
+    return `${accountLabel(o)}: UNREACHABLE (${o.error?.step ?? "audit"}): ${o.error?.message ?? "unknown error"}`;
+  }
+  const s = o.summary;
+  return (
+    `${accountLabel(o)}: ${s.users} users, ${s.keys} keys: ${s.rotate} rotate, ${s.delete} delete, ` +
+    `${s.exempt} exempt, ${s.ok} ok. ${s.compliant ? "Compliant." : "NOT compliant."}`
+  );
+}
+
+export function renderOrganizationTable(result: OrganizationAuditResult): string {
+  const s = result.summary;
+  const out: string[] = [];
+  if (result.keys.length > 0) {
+    out.push(
+      columns([["ACCOUNT", ...TABLE_COLUMNS], ...result.keys.map((f) => [f.accountId, ...tableCells(f)])]),
+    );
+  } else {
+    out.push("No access keys found.\n");
+  }
+  out.push("\nAccounts:\n");
+  for (const o of result.accounts) out.push(`- ${accountSummaryLine(o)}\n`);
+  for (const a of result.inactiveAccounts) {
+    out.push(
+      `- ${accountLabel({ accountId: a.id, accountName: a.name ?? null })}: not audited (${a.state}).\n`,
+    );
+  }
+  out.push(
+    `\n${s.accounts} accounts (${s.audited} audited, ${s.unreachable} unreachable), ${s.users} users, ${s.keys} keys: ` +
+      `${s.rotate} rotate, ${s.delete} delete, ${s.exempt} exempt, ${s.ok} ok. Limit ${result.settings.maxAgeDays} days. ` +
+      `${s.unreachable > 0 ? "INCOMPLETE: not every account was audited." : s.compliant ? "Compliant." : "NOT compliant."}\n`,
+  );
+  const todo = result.keys.filter((f) => f.verdict !== "ok");
+  if (todo.length > 0) {
+    out.push("\nNext steps:\n");
+    for (const f of todo) {
+      const key = f.accessKeyId ?? `key created ${f.createDate}`;
+      out.push(
+        `- ${f.accountId} ${f.userName} ${key}: ${f.verdict.toUpperCase()}. ${f.reason} ${f.nextStep}\n`,
+      );
+    }
+  }
+  return out.join("");
+}
+
+export function renderOrganization(result: OrganizationAuditResult, format: Format): string {
+  return format === "json"
+    ? JSON.stringify(result, null, 2) + "\n"
+    : format === "csv"
+      ? renderOrganizationCsv(result)
+      : renderOrganizationTable(result);
 }

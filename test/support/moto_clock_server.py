@@ -6,6 +6,10 @@ one route to the WSGI app so that tests can read and move the emulator's "now":
 
   GET  /_clock                 -> {"now": "<ISO-8601>", "offsetSeconds": <float>}
   POST /_clock {"now": "<ISO>"} -> sets the offset so that the emulator's clock reads that instant
+  POST /_auth {"enforce": true|false} -> from now on, checks (or stops checking) every request's
+                                        signature and IAM policies (moto's own authorization,
+                                        which INITIAL_NO_AUTH_ACTION_COUNT otherwise switches on
+                                        after a count of requests)
 
 Usage: python3 moto_clock_server.py PORT   (binds 127.0.0.1 only)
 """
@@ -15,6 +19,7 @@ import json
 import sys
 
 import moto.core.utils as core_utils
+from moto import settings as moto_settings
 import moto.iam.models as iam_models
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
@@ -43,6 +48,13 @@ class ClockApp:
         self.inner = inner
 
     def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/_auth" and environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0 if body.get("enforce") else float("inf")
+            payload = json.dumps({"enforce": bool(body.get("enforce"))}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+            return [payload]
         if environ.get("PATH_INFO") != "/_clock":
             return self.inner(environ, start_response)
         if environ.get("REQUEST_METHOD") == "POST":
