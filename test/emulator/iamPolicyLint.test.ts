@@ -4,7 +4,7 @@
  */
 import * as assert from "assert";
 import { spawnSync } from "child_process";
-import { iamPolicy, PolicyRequest } from "../../audit/iamPolicy";
+import { iamPolicy, PolicyRequest, rolePolicies } from "../../audit/iamPolicy";
 
 const PYTHON = process.env.KEYROTATION_PYTHON ?? "python3";
 const LINT = `
@@ -39,6 +39,53 @@ describe("iam-policy documents pass parliament", () => {
       { for: "audit", users: [], secrets: [] },
     ];
     assert.deepStrictEqual(parliament(requests.map(iamPolicy)), [[], [], [], []]);
+  });
+
+  it("rotation-role and audit-role: the role's, the trust and the deployer's policies, no findings", () => {
+    const trustedPrincipal = "arn:aws:iam::999999999999:role/ci-deployer";
+    const docs = [
+      rolePolicies({
+        for: "rotation-role",
+        users: ["app"],
+        secrets: ["ci/key"],
+        accounts: ["111111111111", "222222222222"],
+        trustedPrincipal,
+        organizationId: "o-abcdefghij",
+        externalId: "ext-1",
+      }),
+      rolePolicies({
+        for: "audit-role",
+        users: [],
+        secrets: [],
+        accounts: [],
+        trustedPrincipal,
+        organizationId: "o-abcdefghij",
+      }),
+      rolePolicies({
+        for: "audit-role",
+        users: [],
+        secrets: [],
+        accounts: ["111111111111"],
+        trustedPrincipal,
+      }),
+    ].flatMap((d) => [
+      d.rolePolicy,
+      // A trust policy is the role's resource policy, with no Resource of its own; parliament
+      // lints identity policies, so it reads it with the role as the Resource (the action, the
+      // resource type and the condition keys are checked; the Principal is not its concern).
+      {
+        ...d.trustPolicy,
+        Statement: d.trustPolicy.Statement.map(({ Principal: _principal, ...st }) => ({
+          ...st,
+          Resource: "arn:aws:iam::111111111111:role/KeyRotation",
+        })),
+      },
+      d.deployerPolicy,
+    ]);
+    assert.deepStrictEqual(
+      parliament(docs),
+      docs.map(() => []),
+    );
   });
 
   it("parliament does find problems (so the check above can fail)", () => {

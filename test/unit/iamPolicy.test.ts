@@ -116,7 +116,7 @@ describe("iam-policy", () => {
       [[], /--users is required/],
       [["--users", "bad name"], /--users: "bad name" is not a valid IAM user name/],
       [["--users", "a", "--account", "12"], /--account must be a 12-digit AWS account id; got "12"/],
-      [["--for", "everyone"], /--for must be deployer or audit, not "everyone"/],
+      [["--for", "everyone"], /--for must be deployer, audit, rotation-role or audit-role, not "everyone"/],
       [["--nope"], /Unknown option '--nope'/],
     ];
     for (const [argv, message] of table) {
@@ -127,4 +127,145 @@ describe("iam-policy", () => {
     }
     assert.strictEqual(run(["--for", "audit"]).code, 0);
   });
+});
+
+describe("iam-policy for roles in member accounts", () => {
+  const deployer = "arn:aws:iam::999999999999:role/ci-deployer";
+
+  it("rotation-role: the deployer's policy on the users as the role's, a trust policy for the deployer, AssumeRole on exactly those roles", () => {
+    const docs = JSON.parse(
+      run([
+        "--for",
+        "rotation-role",
+        "--accounts",
+        "111111111111,222222222222",
+        "--users",
+        "app",
+        "--trusted-principal",
+        deployer,
+        "--organization-id",
+        "o-abcdefghij",
+        "--external-id",
+        "ext-1",
+      ]).stdout,
+    );
+    assert.deepStrictEqual(docs.rolePolicy, iamPolicy({ for: "deployer", users: ["app"], secrets: [] }));
+    assert.deepStrictEqual(docs.trustPolicy, {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "TrustKeyRotationDeployer",
+          Effect: "Allow",
+          Principal: { AWS: deployer },
+          Action: "sts:AssumeRole",
+          Condition: {
+            StringEquals: { "aws:PrincipalOrgID": ["o-abcdefghij"], "sts:ExternalId": ["ext-1"] },
+          },
+        },
+      ],
+    });
+    assert.deepStrictEqual(docs.deployerPolicy, {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "AssumeKeyRotationRoles",
+          Effect: "Allow",
+          Action: ["sts:AssumeRole"],
+          Resource: [
+            "arn:aws:iam::111111111111:role/KeyRotation",
+            "arn:aws:iam::222222222222:role/KeyRotation",
+          ],
+        },
+      ],
+    });
+  });
+
+  it("audit-role: the audit's policy as the role's; the auditor may assume the role and list the organization's accounts", () => {
+    const r = run([
+      "--for",
+      "audit-role",
+      "--trusted-principal",
+      deployer,
+      "--role-name",
+      "OrgAudit",
+      "--organization-id",
+      "o-abcdefghij",
+    ]);
+    assert.strictEqual(r.code, 0, r.stderr);
+    const docs = JSON.parse(r.stdout);
+    assert.deepStrictEqual(docs.rolePolicy, iamPolicy({ for: "audit", users: [], secrets: [] }));
+    assert.deepStrictEqual(docs.trustPolicy.Statement[0].Condition, {
+      StringEquals: { "aws:PrincipalOrgID": ["o-abcdefghij"] },
+    });
+    assert.deepStrictEqual(docs.deployerPolicy.Statement, [
+      {
+        Sid: "AssumeKeyRotationAuditRoles",
+        Effect: "Allow",
+        Action: ["sts:AssumeRole"],
+        Resource: ["arn:aws:iam::*:role/OrgAudit"],
+        Condition: { StringEquals: { "aws:ResourceOrgID": ["o-abcdefghij"] } },
+      },
+      {
+        Sid: "ListOrganizationAccounts",
+        Effect: "Allow",
+        Action: [
+          "organizations:ListAccounts",
+          "organizations:ListAccountsForParent",
+          "organizations:ListOrganizationalUnitsForParent",
+        ],
+        Resource: "*",
+      },
+    ]);
+    const listed = JSON.parse(
+      run(["--for", "audit-role", "--trusted-principal", deployer, "--accounts", "111111111111"]).stdout,
+    );
+    assert.deepStrictEqual(listed.deployerPolicy.Statement[0].Resource, [
+      "arn:aws:iam::111111111111:role/KeyRotationAudit",
+    ]);
+  });
+
+  const errors: [string[], string][] = [
+    [
+      ["--for", "rotation-role", "--users", "a", "--accounts", "111111111111"],
+      "--trusted-principal is required",
+    ],
+    [
+      ["--for", "rotation-role", "--users", "a", "--trusted-principal", deployer],
+      "--accounts is required for rotation-role",
+    ],
+    [
+      ["--for", "rotation-role", "--accounts", "111111111111", "--trusted-principal", deployer],
+      "--users is required",
+    ],
+    [
+      ["--for", "audit-role", "--trusted-principal", "arn:aws:iam::1:user/x"],
+      "--trusted-principal is required: the ARN of the user or role that runs the audit",
+    ],
+    [
+      ["--for", "audit-role", "--trusted-principal", deployer, "--accounts", "12"],
+      '--accounts: "12" is not a 12-digit AWS account id.',
+    ],
+    [
+      ["--for", "audit-role", "--trusted-principal", deployer, "--organization-id", "org-1"],
+      "--organization-id must look like o-abcd123456",
+    ],
+    [
+      ["--for", "audit-role", "--trusted-principal", deployer, "--users", "a"],
+      "--users and --secret apply to rotation-role, not audit-role",
+    ],
+    [
+      ["--for", "audit-role", "--trusted-principal", deployer, "--account", "111111111111"],
+      "--account applies to deployer and audit",
+    ],
+    [["--for", "audit", "--role-name", "X"], "--role-name applies to --for rotation-role or audit-role."],
+    [["--for", "roles"], '--for must be deployer, audit, rotation-role or audit-role, not "roles".'],
+  ];
+  for (const [argv, message] of errors) {
+    it(`exit 2 for ${argv.join(" ")}`, () => {
+      const r = run(argv);
+      assert.strictEqual(r.code, 2);
+      assert.strictEqual(r.stdout, "");
+      assert.ok(r.stderr.includes(message), r.stderr);
+    });
+  }
 });
