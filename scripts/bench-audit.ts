@@ -12,6 +12,14 @@
  * verdict and reason, live and `--last-used all` agree on everything but the Active keys' last
  * use, and the counts match what was seeded.
  *
+ * `npm run bench:audit -- --accounts N [--users-per-account U --parallel P --latency-ms L]`
+ *
+ * The organization audit instead: an AWS Organization of N member accounts (default users per
+ * account 100, with the same key mix), audited by `auditOrganization` with `--parallel P`
+ * (default 4) against the same code with one account after another (parallel 1), in one run,
+ * with L ms (default 50 in this mode) added before every IAM call. It fails unless both find the
+ * same keys, account by account, and the counts match what was seeded.
+ *
  * The emulator answers from loopback in a few milliseconds and is CPU-bound (one Python process
  * sharing the machine with this one), so concurrency buys little there. `--latency-ms L` adds L ms
  * before every timed IAM call, a stand-in for the network round trip to the real IAM endpoint;
@@ -21,11 +29,15 @@ import * as iam from "@aws-sdk/client-iam";
 import * as fs from "fs";
 import * as os from "os";
 import { parseArgs } from "util";
+import * as org from "@aws-sdk/client-organizations";
 import { AuditResult, runAudit } from "../audit/audit";
+import { instrumentClient } from "../audit/client";
+import { auditOrganization, OrganizationAuditResult } from "../audit/organization";
 import { countCalls } from "../test/support/countCalls";
 import { isoSeconds } from "../audit/verdict";
 import { createIamClient, keyAgeDays, mapLimit, paginateUserNames } from "../core/iam";
 import {
+  accountIam,
   adminIam,
   emulator,
   resetEmulator,
@@ -49,8 +61,8 @@ interface PlannedKey {
   id?: string;
 }
 
-function plan(users: number): { names: string[]; keys: PlannedKey[] } {
-  const rnd = seededRandom(20270601);
+function plan(users: number, seedOffset = 0): { names: string[]; keys: PlannedKey[] } {
+  const rnd = seededRandom(20270601 + seedOffset);
   const names: string[] = [];
   const keys: PlannedKey[] = [];
   for (let i = 0; i < users; i++) {
@@ -76,14 +88,19 @@ function ms(since: number): number {
   return Math.round(performance.now() - since);
 }
 
-async function seed(users: number, concurrency: number, t0: Date): Promise<PlannedKey[]> {
-  const admin = adminIam();
-  const { names, keys } = plan(users);
+async function seed(
+  users: number,
+  concurrency: number,
+  t0: Date,
+  admin: iam.IAMClient = adminIam(),
+  seedOffset = 0,
+): Promise<PlannedKey[]> {
+  const { names, keys } = plan(users, seedOffset);
   const at = (day: number) => new Date(t0.getTime() + day * DAY);
   let started = performance.now();
   await setClock(t0);
   await mapLimit(names, concurrency, (name) => admin.send(new iam.CreateUserCommand({ UserName: name })));
-  process.stderr.write(`  ${names.length} users created in ${ms(started)} ms\n`);
+  if (seedOffset === 0) process.stderr.write(`  ${names.length} users created in ${ms(started)} ms\n`);
   started = performance.now();
   const byDay = new Map<number, { create: PlannedKey[]; use: PlannedKey[] }>();
   const day = (d: number) => byDay.get(d) ?? byDay.set(d, { create: [], use: [] }).get(d)!;
@@ -115,10 +132,11 @@ async function seed(users: number, concurrency: number, t0: Date): Promise<Plann
       new iam.UpdateAccessKeyCommand({ UserName: key.user, AccessKeyId: key.id, Status: "Inactive" }),
     ),
   );
-  process.stderr.write(
-    `  ${keys.length} keys created (${keys.filter((k) => k.useDay !== undefined).length} used, ` +
-      `${inactive.length} deactivated) over ${byDay.size} clock days in ${ms(started)} ms\n`,
-  );
+  if (seedOffset === 0)
+    process.stderr.write(
+      `  ${keys.length} keys created (${keys.filter((k) => k.useDay !== undefined).length} used, ` +
+        `${inactive.length} deactivated) over ${byDay.size} clock days in ${ms(started)} ms\n`,
+    );
   admin.destroy();
   return keys;
 }
@@ -250,17 +268,170 @@ async function timed<T>(
   return { t, value };
 }
 
+/** Adds `latency` ms before every request of the client (a stand-in for the network round trip). */
+function withLatency(client: iam.IAMClient, latency: number): iam.IAMClient {
+  if (latency > 0) {
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        await new Promise((resolve) => setTimeout(resolve, latency));
+        return next(args);
+      },
+      { step: "finalizeRequest", name: "benchSimulatedLatency" },
+    );
+  }
+  return client;
+}
+
+/** `--accounts N`: the organization audit at --parallel P against one account after another. */
+async function benchAccounts(values: Record<string, string | undefined>): Promise<void> {
+  const accounts = Number(values.accounts);
+  const perAccount = Number(values["users-per-account"] ?? "100");
+  const parallel = Number(values.parallel ?? "4");
+  const latency = Number(values["latency-ms"] ?? "50");
+  const seedConcurrency = Number(values["seed-concurrency"]);
+  process.stderr.write(`Starting the IAM emulator\n`);
+  await startEmulator();
+  try {
+    await resetEmulator();
+    const t0 = new Date(Math.ceil(Date.now() / DAY) * DAY + 3_600_000);
+    const now = new Date(t0.getTime() + 400.5 * DAY);
+    const orgs = new org.OrganizationsClient({ region: "us-east-1", endpoint: emulator().endpoint });
+    await orgs.send(new org.CreateOrganizationCommand({ FeatureSet: "ALL" }));
+    const ids: string[] = [];
+    for (let i = 0; i < accounts; i++) {
+      const out = await orgs.send(
+        new org.CreateAccountCommand({ AccountName: `bench-${i}`, Email: `bench-${i}@example.com` }),
+      );
+      ids.push(out.CreateAccountStatus?.AccountId ?? "");
+    }
+    orgs.destroy();
+    process.stderr.write(
+      `Seeding ${accounts} accounts x ${perAccount} users (seed concurrency ${seedConcurrency})\n`,
+    );
+    const seedStarted = performance.now();
+    const seeded = new Map<string, PlannedKey[]>();
+    for (const [i, id] of ids.entries()) {
+      const client = await accountIam(id, "OrganizationAccountAccessRole");
+      seeded.set(id, await seed(perAccount, seedConcurrency, t0, client, i + 1));
+      client.destroy();
+      process.stderr.write(`\r  ${i + 1}/${accounts} accounts seeded`);
+    }
+    process.stderr.write(`\n`);
+    const seedMs = ms(seedStarted);
+    await setClock(now);
+    const allKeys = [...seeded.values()].flat();
+    const expectedRotate = allKeys.filter((k) => !k.inactive && 400.5 - k.createDay > MAX_AGE).length;
+
+    const rows: {
+      name: string;
+      ms: number;
+      calls: number;
+      emulatorCpuMs: number;
+      result: OrganizationAuditResult;
+    }[] = [];
+    for (const [name, p] of [
+      [`audit --organization --parallel ${parallel}`, parallel],
+      ["the same code, one account after another (--parallel 1)", 1],
+    ] as const) {
+      let calls = 0;
+      const emu0 = emulatorCpuMs();
+      const started = performance.now();
+      const result = await auditOrganization({
+        accounts: ids.map((id, i) => ({ id, name: `bench-${i}` })),
+        accountsFrom: { source: "organizations", parentId: null, file: null },
+        parallel: p,
+        source: "live",
+        maxAgeDays: MAX_AGE,
+        unusedDays: UNUSED,
+        now,
+        createClient: (o) => {
+          const client = instrumentClient(
+            createIamClient({
+              region: o.region,
+              maxAttempts: o.maxAttempts,
+              retryMode: "adaptive",
+              credentials: o.credentials,
+            }),
+          );
+          client.middlewareStack.add(
+            (next) => async (args) => {
+              calls += 1;
+              return next(args);
+            },
+            { step: "initialize", name: "benchCountCalls" },
+          );
+          return withLatency(client, latency);
+        },
+      });
+      const row = { name, ms: ms(started), calls, emulatorCpuMs: Math.round(emulatorCpuMs() - emu0), result };
+      rows.push(row);
+      process.stderr.write(
+        `  ${name}: ${row.ms} ms, ${calls} IAM calls, emulator CPU ${row.emulatorCpuMs} ms\n`,
+      );
+    }
+    const [fast, slow] = rows;
+    const view = (r: OrganizationAuditResult) =>
+      r.keys
+        .map((k) => `${k.accountId} ${k.userName} ${k.accessKeyId} ${k.status} ${k.verdict} ${k.reason}`)
+        .sort();
+    const a = view(fast.result);
+    const b = view(slow.result);
+    const checks: [string, boolean][] = [
+      [
+        "every account audited, both runs",
+        fast.result.summary.audited === accounts && slow.result.summary.audited === accounts,
+      ],
+      [
+        "parallel = one after another (every key of every account)",
+        a.length === b.length && a.every((x, i) => x === b[i]),
+      ],
+      ["key count = seeded", fast.result.summary.keys === allKeys.length],
+      ["rotate count = seeded", fast.result.summary.rotate === expectedRotate],
+    ];
+    const out: string[] = [];
+    out.push(``);
+    out.push(
+      `Organization audit benchmark: ${accounts} accounts x ${perAccount} users = ${fast.result.summary.users} users, ` +
+        `${allKeys.length} keys, moto 5.2.1 on ${os.cpus().length} CPUs`,
+    );
+    out.push(
+      `Seeding took ${(seedMs / 1000).toFixed(1)} s. Simulated network latency: ${latency} ms added before every IAM call.`,
+    );
+    out.push(
+      `Findings: ${fast.result.summary.rotate} keys to rotate, ${fast.result.summary.delete} to delete, ${fast.result.summary.ok} ok.`,
+    );
+    out.push(``);
+    out.push(`| run | time | speed-up | IAM calls | emulator CPU s |`);
+    out.push(`| --- | ---: | ---: | ---: | ---: |`);
+    for (const r of rows) {
+      out.push(
+        `| ${r.name} | ${(r.ms / 1000).toFixed(2)} s | ${(slow.ms / r.ms).toFixed(1)}x | ${r.calls} | ${(r.emulatorCpuMs / 1000).toFixed(1)} |`,
+      );
+    }
+    out.push(``);
+    for (const [name, ok] of checks) out.push(`${ok ? "PASS" : "FAIL"} ${name}`);
+    process.stdout.write(out.join("\n") + "\n");
+    if (checks.some(([, ok]) => !ok)) process.exitCode = 1;
+  } finally {
+    await stopEmulator();
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      accounts: { type: "string" },
+      "users-per-account": { type: "string" },
+      parallel: { type: "string" },
       users: { type: "string", default: "5000" },
       concurrency: { type: "string", default: "16" },
       "seed-concurrency": { type: "string", default: "8" },
       sweep: { type: "string" },
-      "latency-ms": { type: "string", default: "0" },
+      "latency-ms": { type: "string" },
     },
   });
-  latencyMs = Number(values["latency-ms"]);
+  if (values.accounts !== undefined) return benchAccounts(values as Record<string, string | undefined>);
+  latencyMs = Number(values["latency-ms"] ?? "0");
   const users = Number(values.users);
   const concurrency = Number(values.concurrency);
   const seedConcurrency = Number(values["seed-concurrency"]);
