@@ -355,6 +355,10 @@ function defaultAccountClient(options: {
   );
 }
 
+function withName(name: string, message: string): string {
+  return message.startsWith(name) ? message : `${name}: ${message}`;
+}
+
 /** What an unreachable account's line says: the role tried and the AWS error, with the fix. */
 export function explainAccountError(
   err: unknown,
@@ -369,7 +373,7 @@ export function explainAccountError(
       step: "assume-role",
       name,
       message:
-        `Assuming ${err.roleArn} failed: ${name}: ${messageOf(cause)}. Check that the role exists in account ${account.id}, ` +
+        `Assuming ${err.roleArn} failed: ${withName(name, messageOf(cause))}. Check that the role exists in account ${account.id}, ` +
         `that its trust policy trusts the audit's principal (and requires the external id given, if any), ` +
         `and that the audit's credentials may call sts:AssumeRole on it (iam-policy --for audit-role prints both policies).`,
     };

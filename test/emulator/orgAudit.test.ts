@@ -507,6 +507,21 @@ describe("audit of an AWS Organization (27 emulated accounts, IAM authorization 
     assert.strictEqual(r.stdout, "");
   });
 
+  it("progress per account on a terminal, one line rewritten in place, cleared at the end", async () => {
+    let stderr = "";
+    const r = await run(["audit", "--organization", "--source", "live", "--parallel", "1"], auditor, {
+      stderr: { isTTY: true, write: (s: string) => (stderr += s) },
+    });
+    assert.strictEqual(r.code, 3);
+    const updates = stderr.split("\r\x1b[2K").filter((u) => u.startsWith("Accounts "));
+    assert.ok(updates.length >= 2, `${updates.length} progress updates`);
+    for (const u of updates)
+      assert.match(u, /^Accounts \d+\/27 done( \([12] unreachable\))?; \d{12} \([\w-]+\): /);
+    assert.ok(stderr.startsWith("\r\x1b[2KListing the organization's accounts: 27"), stderr.slice(0, 80));
+    assert.ok(stderr.includes("\r\x1b[2Kerror: account "), "the line is cleared before the errors");
+    assert.ok(stderr.includes("\r\x1b[2K") && !stderr.includes(auditor.secretAccessKey));
+  });
+
   it("usage errors name the option and the fix", async () => {
     const cases: [string[], RegExp][] = [
       [
