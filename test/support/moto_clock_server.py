@@ -22,9 +22,11 @@ Usage: python3 moto_clock_server.py PORT   (binds 127.0.0.1 only)
 
 import datetime
 import json
+import logging
 import os
 import sys
 
+import moto.backends as moto_backends
 import moto.core.utils as core_utils
 from moto import settings as moto_settings
 import moto.iam.models as iam_models
@@ -41,6 +43,14 @@ def shifted_utcnow() -> datetime.datetime:
 
 core_utils.utcnow = shifted_utcnow
 iam_models.utcnow = shifted_utcnow
+
+# Two costs of moto's server that are not the emulation: it lists its own package folder on every
+# request (os.listdir and isdir for each service, to route the request), and werkzeug logs every
+# request line (errors are still logged). Measured with py-spy during bench:audit: about 8 % and
+# 15 % of the emulator's time.
+_moto_modules = tuple(moto_backends.list_of_moto_modules())
+moto_backends.list_of_moto_modules = lambda: _moto_modules
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 if os.environ.get("KEYROTATION_MOTO_INDEXED_LAST_USED") == "1":
     _scan_last_used = iam_models.IAMBackend.get_access_key_last_used
