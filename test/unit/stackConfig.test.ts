@@ -177,7 +177,7 @@ describe("stack config: the accounts form", () => {
       "an unknown field",
       [{ id: A, roleName: "R", users: ["alice"], role: "x" }],
       [
-        "aws-key-rotation:accounts[0].role is not a field of an account; use id, name, roleArn, roleName, externalId, users, userSettings.",
+        "aws-key-rotation:accounts[0].role is not a field of an account; use id, name, roleArn, roleName, externalId, users, userSettings, notifySnsTopicArn.",
       ],
     ],
     [
