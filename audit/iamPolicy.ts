@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "util";
 import { USER_NAME_PATTERN } from "../core/settings";
+import { snsTopicArnFailure } from "../core/notifications";
 
 export interface PolicyStatement {
   Sid: string;
@@ -73,6 +74,8 @@ export interface PolicyRequest {
   users: string[];
   /** Secrets Manager secret names or ARNs the current keys are published to (deployer). */
   secrets: string[];
+  /** SNS topic ARNs that receive notifications (`notifySnsTopicArn`; deployer). Default: none. */
+  topics?: string[];
   /** The AWS account id; `*` (any account) when not given. */
   account?: string;
 }
@@ -95,6 +98,10 @@ export function policyRequestProblems(request: PolicyRequest): string[] {
       problems.push("--users is required: the IAM users whose keys are rotated (a,b).");
     for (const user of request.users) {
       if (!USER_NAME_PATTERN.test(user)) problems.push(`--users: "${user}" is not a valid IAM user name.`);
+    }
+    for (const topic of request.topics ?? []) {
+      const f = snsTopicArnFailure(topic === "" ? "(empty)" : topic, "--sns-topic");
+      if (f) problems.push(f.reason);
     }
   }
   return problems;
@@ -269,10 +276,18 @@ export function iamPolicy(request: PolicyRequest): PolicyDocument {
       },
     );
   }
+  if ((request.topics ?? []).length > 0) {
+    statements.push({
+      Sid: "PublishNotifications",
+      Effect: "Allow",
+      Action: ["sns:Publish"],
+      Resource: [...new Set(request.topics)],
+    });
+  }
   return { Version: "2012-10-17", Statement: statements };
 }
 
-export const IAM_POLICY_USAGE = `Usage: pulumi-aws-key-rotation iam-policy --users a,b [--secret ID]... [--account ID]
+export const IAM_POLICY_USAGE = `Usage: pulumi-aws-key-rotation iam-policy --users a,b [--secret ID]... [--sns-topic ARN]... [--account ID]
        pulumi-aws-key-rotation iam-policy --for audit [--account ID]
        pulumi-aws-key-rotation iam-policy --for rotation-role --accounts IDS --users a,b --trusted-principal ARN
        pulumi-aws-key-rotation iam-policy --for audit-role --trusted-principal ARN [--accounts IDS]
@@ -284,6 +299,7 @@ Options:
   --for WHOM             deployer (default), audit, rotation-role or audit-role
   --users NAMES          IAM users whose keys are rotated, comma-separated (deployer, rotation-role; required)
   --secret ID            Secrets Manager secret name or ARN the key is published to; repeatable
+  --sns-topic ARN        SNS topic that receives notifications (notifySnsTopicArn); repeatable
   --account ID           12-digit AWS account id for the ARNs (default: any account)
 
 Roles in member accounts (rotation-role, audit-role; docs/accounts.md) print a JSON object with
@@ -312,6 +328,7 @@ export function iamPolicyCommand(
         for: { type: "string" },
         users: { type: "string" },
         secret: { type: "string", multiple: true },
+        "sns-topic": { type: "string", multiple: true },
         account: { type: "string" },
         accounts: { type: "string" },
         "role-name": { type: "string" },
@@ -383,6 +400,7 @@ export function iamPolicyCommand(
     for: forWhom,
     users: list("users"),
     secrets: (values.secret as string[] | undefined) ?? [],
+    topics: (values["sns-topic"] as string[] | undefined) ?? [],
     ...(values.account !== undefined ? { account: values.account as string } : {}),
   };
   const problems = policyRequestProblems(request);

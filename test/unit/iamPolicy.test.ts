@@ -83,6 +83,25 @@ describe("iam-policy", () => {
     );
   });
 
+  it("with --sns-topic: sns:Publish on exactly those topics (notifySnsTopicArn), each once", () => {
+    const topic = "arn:aws:sns:eu-west-1:123456789012:key-rotation";
+    const fifo = "arn:aws:sns:eu-west-1:123456789012:key-rotation.fifo";
+    const doc = iamPolicy({ for: "deployer", users: ["a"], secrets: [], topics: [topic, fifo, topic] });
+    assert.deepStrictEqual(
+      doc.Statement.map((s) => s.Sid),
+      ["RotateAccessKeys", "TagKeySlots", "PublishNotifications"],
+    );
+    assert.deepStrictEqual(doc.Statement[2], {
+      Sid: "PublishNotifications",
+      Effect: "Allow",
+      Action: ["sns:Publish"],
+      Resource: [topic, fifo],
+    });
+    const printed = run(["--users", "a", "--sns-topic", topic]);
+    assert.strictEqual(printed.code, 0, printed.stderr);
+    assert.deepStrictEqual(JSON.parse(printed.stdout).Statement[2].Resource, [topic]);
+  });
+
   it("the audit's policy: listing and the credential report on *, key reads on users", () => {
     assert.deepStrictEqual(
       iamPolicy({ for: "audit", users: [], secrets: [], account: "123456789012" }).Statement,
@@ -117,6 +136,10 @@ describe("iam-policy", () => {
       [["--users", "bad name"], /--users: "bad name" is not a valid IAM user name/],
       [["--users", "a", "--account", "12"], /--account must be a 12-digit AWS account id; got "12"/],
       [["--for", "everyone"], /--for must be deployer, audit, rotation-role or audit-role, not "everyone"/],
+      [
+        ["--users", "a", "--sns-topic", "arn:aws:sqs:us-east-1:123456789012:q"],
+        /--sns-topic "arn:aws:sqs:us-east-1:123456789012:q" is not the ARN of an SNS topic: set --sns-topic to arn:aws:sns:<region>:<12-digit account>:<topic name>/,
+      ],
       [["--nope"], /Unknown option '--nope'/],
     ];
     for (const [argv, message] of table) {
