@@ -36,8 +36,13 @@ export interface CallContext {
 export type WarningSink = (message: string, urn?: string) => void;
 
 const calls = new AsyncLocalStorage<CallContext>();
-let sink: WarningSink = (message) => process.stderr.write(`warning: ${message}\n`);
+/** Without an engine: stderr. */
+export const stderrWarnings: WarningSink = (message) => {
+  process.stderr.write(`warning: ${message}\n`);
+};
+let sink: WarningSink = stderrWarnings;
 let publisher: Publisher | undefined;
+let accountLookup: (() => Promise<string | null>) | undefined;
 const accounts = new Map<string, Promise<string | null>>();
 
 /** Runs `fn` as the provider call for `urn`: its notifications name the stack and project, its warnings go to the resource. */
@@ -52,6 +57,11 @@ export function setWarningSink(next: WarningSink): void {
 /** Replaces the SNS publisher (tests); undefined restores it. */
 export function setPublisher(next: Publisher | undefined): void {
   publisher = next;
+}
+
+/** Replaces how the account id is found (tests); undefined restores STS GetCallerIdentity. */
+export function setAccountLookup(next: (() => Promise<string | null>) | undefined): void {
+  accountLookup = next;
 }
 
 /** The stack and project of a URN: `urn:pulumi:<stack>::<project>::<type>::<name>`. */
@@ -95,6 +105,7 @@ export const snsPublisher: Publisher = async (topicArn, message, subject) => {
 
 /** The account of the provider's credentials (STS GetCallerIdentity, which needs no permission), once per connection. */
 function accountOf(): Promise<string | null> {
+  if (accountLookup) return accountLookup();
   const key = [
     process.env.AWS_ENDPOINT_URL_STS ?? "",
     process.env.AWS_ENDPOINT_URL ?? "",

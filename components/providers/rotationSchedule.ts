@@ -507,17 +507,18 @@ export async function applySchedule(
       plainJson({ ...news, notified: keepEventIds(published, sent) }),
     );
   }
+  // Refusals are over once a deploy succeeds: the same refusal later is announced again.
+  const kept = (published ?? []).filter(
+    (e) => !e.startsWith("deploy.refused/") && !e.startsWith("unmanaged-keys.found/refused/"),
+  );
   const sent = await publishNotices(
     topic,
     news.userName,
     publishTime(),
-    unpublished(news.notifications ?? [], published),
-  );
-  const kept = (published ?? []).filter(
-    (e) => !e.startsWith("deploy.refused/") && !e.startsWith("unmanaged-keys.found/"),
+    unpublished(news.notifications ?? [], kept),
   );
   const notified = keepEventIds(kept, sent);
-  return notified.length > 0 || published !== undefined ? { ...news, notified } : news;
+  return topic !== undefined || published !== undefined ? { ...news, notified } : news;
 }
 
 export const scheduleProvider: pulumi.dynamic.ResourceProvider = {

@@ -85,7 +85,7 @@ export function unmanagedNotice(
   const sorted = [...ids].sort();
   return {
     type: "unmanaged-keys.found",
-    eventId: eventId("unmanaged-keys.found", sorted.join(",")),
+    eventId: eventId("unmanaged-keys.found", action, sorted.join(",")),
     accessKeyId: null,
     details: { accessKeyIds: sorted, action, message },
   };
