@@ -110,8 +110,8 @@ export function eventId(type: NoticeType, ...parts: (string | number)[]): string
 
 /**
  * The message for a notice in its context: the common fields first (`version`, `type`, `eventId`,
- * `account`, `userName`, `accessKeyId`, `at`, `stack` and `project` when known), then the type's own.
- * A detail never overrides a common field.
+ * `account`, `userName`, `accessKeyId`, `at`, `stack` and `project` when known), then the type's own
+ * in alphabetical order. A detail never overrides a common field.
  */
 export function buildMessage(notice: Notice, context: NoticeContext): NotificationMessage {
   const common = {
@@ -125,7 +125,13 @@ export function buildMessage(notice: Notice, context: NoticeContext): Notificati
     ...(context.stack ? { stack: context.stack } : {}),
     ...(context.project ? { project: context.project } : {}),
   };
-  const own = Object.fromEntries(Object.entries(notice.details).filter(([k]) => !(k in common)));
+  // The type's own fields in alphabetical order: the same order whichever way the notice came
+  // (the engine's state sorts the keys of what the schedule stored).
+  const own = Object.fromEntries(
+    Object.entries(notice.details)
+      .filter(([k]) => !(k in common))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
   return { ...common, ...own } as NotificationMessage;
 }
 

@@ -70,7 +70,11 @@ describe("e2e: notifications over simulated days (root project, SNS to SQS)", fu
     } finally {
       q.destroy();
     }
-    for (const r of out) all.push({ day, type: r.message.type, accessKeyId: r.message.accessKeyId });
+    for (const r of out) {
+      all.push({ day, type: r.message.type, accessKeyId: r.message.accessKeyId });
+      if (process.env.KEYROTATION_E2E_VERBOSE)
+        console.log(`      day ${day}: ${r.subject}\n${JSON.stringify(r.message)}`);
+    }
     return out;
   }
 
@@ -285,6 +289,7 @@ describe("e2e: notifications over simulated days (root project, SNS to SQS)", fu
     assert.deepStrictEqual(named(await received()), []);
     const refused = await stack.up();
     assert.notStrictEqual(refused.code, 0);
+    if (process.env.KEYROTATION_E2E_VERBOSE) console.log(diagnostics(refused.events).join("\n"));
     assert.match(diagnostics(refused.events).join("\n"), /must be rotated now to stay under maxAgeDays 70/);
     const got = await received();
     assert.deepStrictEqual(named(got), ["deploy.refused K2"]);

@@ -88,12 +88,12 @@ const context: NoticeContext = {
 };
 
 describe("the message (version 1)", () => {
-  it("has the common fields first, then the type's own; a detail never overrides a common field", () => {
+  it("has the common fields first, then the type's own in alphabetical order; a detail never overrides a common field", () => {
     const notice: Notice = {
       type: "key.created",
       eventId: eventId("key.created", K1),
       accessKeyId: K1,
-      details: { slot: "a", generation: 1, userName: "mallory", version: 7 },
+      details: { status: "Active", slot: "a", generation: 1, userName: "mallory", version: 7 },
     };
     const m = buildMessage(notice, context);
     assert.deepStrictEqual(Object.entries(m), [
@@ -106,8 +106,9 @@ describe("the message (version 1)", () => {
       ["at", "2027-05-01T12:00:00.000Z"],
       ["stack", "prod"],
       ["project", "aws-key-rotation"],
-      ["slot", "a"],
       ["generation", 1],
+      ["slot", "a"],
+      ["status", "Active"],
     ]);
   });
 
