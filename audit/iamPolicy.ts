@@ -48,6 +48,8 @@ export interface RolePoliciesRequest {
   users: string[];
   /** rotation-role: Secrets Manager secrets the current keys are published to. */
   secrets: string[];
+  /** rotation-role: SNS topics the role publishes notifications to (the provider assumes the role for them too). */
+  topics?: string[];
   /** The member accounts whose role the deployer may assume (required for rotation-role; audit-role default: any account). */
   accounts: string[];
   /** The role's name in every member account. Default `KeyRotation` (rotation-role), `KeyRotationAudit` (audit-role). */
@@ -126,6 +128,10 @@ export function rolePoliciesProblems(request: RolePoliciesRequest): string[] {
     for (const user of request.users) {
       if (!USER_NAME_PATTERN.test(user)) problems.push(`--users: "${user}" is not a valid IAM user name.`);
     }
+    for (const topic of request.topics ?? []) {
+      const f = snsTopicArnFailure(topic === "" ? "(empty)" : topic, "--sns-topic");
+      if (f) problems.push(f.reason);
+    }
   }
   for (const account of request.accounts) {
     if (!ACCOUNT.test(account)) problems.push(`--accounts: "${account}" is not a 12-digit AWS account id.`);
@@ -159,7 +165,12 @@ export function rolePolicies(request: RolePoliciesRequest): RolePolicies {
     (request.for === "rotation-role" ? DEFAULT_ROTATION_ROLE_NAME : DEFAULT_AUDIT_ROLE_POLICY_NAME);
   const rolePolicy =
     request.for === "rotation-role"
-      ? iamPolicy({ for: "deployer", users: request.users, secrets: request.secrets })
+      ? iamPolicy({
+          for: "deployer",
+          users: request.users,
+          secrets: request.secrets,
+          ...(request.topics?.length ? { topics: request.topics } : {}),
+        })
       : iamPolicy({ for: "audit", users: [], secrets: [] });
   const trustConditions: Record<string, string[]> = {};
   if (request.organizationId) trustConditions["aws:PrincipalOrgID"] = [request.organizationId];
@@ -289,7 +300,7 @@ export function iamPolicy(request: PolicyRequest): PolicyDocument {
 
 export const IAM_POLICY_USAGE = `Usage: pulumi-aws-key-rotation iam-policy --users a,b [--secret ID]... [--sns-topic ARN]... [--account ID]
        pulumi-aws-key-rotation iam-policy --for audit [--account ID]
-       pulumi-aws-key-rotation iam-policy --for rotation-role --accounts IDS --users a,b --trusted-principal ARN
+       pulumi-aws-key-rotation iam-policy --for rotation-role --accounts IDS --users a,b --trusted-principal ARN [--sns-topic ARN]...
        pulumi-aws-key-rotation iam-policy --for audit-role --trusted-principal ARN [--accounts IDS]
 
 Prints the least-privilege IAM policy (JSON) for the deployer of the rotation (resources scoped to
@@ -299,7 +310,7 @@ Options:
   --for WHOM             deployer (default), audit, rotation-role or audit-role
   --users NAMES          IAM users whose keys are rotated, comma-separated (deployer, rotation-role; required)
   --secret ID            Secrets Manager secret name or ARN the key is published to; repeatable
-  --sns-topic ARN        SNS topic that receives notifications (notifySnsTopicArn); repeatable
+  --sns-topic ARN        SNS topic that receives notifications (notifySnsTopicArn; deployer, rotation-role); repeatable
   --account ID           12-digit AWS account id for the ARNs (default: any account)
 
 Roles in member accounts (rotation-role, audit-role; docs/accounts.md) print a JSON object with
@@ -364,6 +375,7 @@ export function iamPolicyCommand(
       for: forWhom,
       users: list("users"),
       secrets: (values.secret as string[] | undefined) ?? [],
+      ...(values["sns-topic"] !== undefined ? { topics: values["sns-topic"] as string[] } : {}),
       accounts: list("accounts"),
       trustedPrincipal: (values["trusted-principal"] as string | undefined) ?? "",
       ...(values["role-name"] !== undefined ? { roleName: values["role-name"] as string } : {}),
@@ -372,9 +384,12 @@ export function iamPolicyCommand(
         : {}),
       ...(values["external-id"] !== undefined ? { externalId: values["external-id"] as string } : {}),
     };
-    if (forWhom === "audit-role" && (roleRequest.users.length > 0 || roleRequest.secrets.length > 0)) {
+    if (
+      forWhom === "audit-role" &&
+      (roleRequest.users.length > 0 || roleRequest.secrets.length > 0 || roleRequest.topics !== undefined)
+    ) {
       io.stderr.write(
-        "error: --users and --secret apply to rotation-role, not audit-role (the audit reads every user).\n",
+        "error: --users, --secret and --sns-topic apply to rotation-role, not audit-role (the audit reads every user).\n",
       );
       return 2;
     }

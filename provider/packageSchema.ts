@@ -63,7 +63,7 @@ const settingProperties: Record<string, Prop> = {
 };
 
 const notifySnsTopicArn = str(
-  "ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message (version 1) per event that needs a person or records a change: key created, deactivated or deleted, a retirement waiting on a use, a key nearing `maxAgeDays` while it waits, a refused deploy, keys made outside the rotation. Published by `pulumi up`, never by a preview, once per event; a publish that fails is a warning. The deployer needs `sns:Publish` on the topic. Default: none.",
+  "ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.",
 );
 
 const userName = str(

@@ -100,6 +100,24 @@ describe("iam-policy", () => {
     const printed = run(["--users", "a", "--sns-topic", topic]);
     assert.strictEqual(printed.code, 0, printed.stderr);
     assert.deepStrictEqual(JSON.parse(printed.stdout).Statement[2].Resource, [topic]);
+    // The provider assumes the member account's role for the publish too: the role's policy has it.
+    const role = run([
+      "--for",
+      "rotation-role",
+      "--accounts",
+      "111111111111",
+      "--users",
+      "a",
+      "--trusted-principal",
+      "arn:aws:iam::999999999999:role/ci-deployer",
+      "--sns-topic",
+      topic,
+    ]);
+    assert.strictEqual(role.code, 0, role.stderr);
+    assert.deepStrictEqual(
+      JSON.parse(role.stdout).rolePolicy,
+      iamPolicy({ for: "deployer", users: ["a"], secrets: [], topics: [topic] }),
+    );
   });
 
   it("the audit's policy: listing and the credential report on *, key reads on users", () => {
@@ -274,7 +292,7 @@ describe("iam-policy for roles in member accounts", () => {
     ],
     [
       ["--for", "audit-role", "--trusted-principal", deployer, "--users", "a"],
-      "--users and --secret apply to rotation-role, not audit-role",
+      "--users, --secret and --sns-topic apply to rotation-role, not audit-role",
     ],
     [
       ["--for", "audit-role", "--trusted-principal", deployer, "--account", "111111111111"],

@@ -28,7 +28,7 @@ type RotationSchedule struct {
 	Notifications pulumi.ArrayOutput `pulumi:"notifications"`
 	// The event ids already published to `notifySnsTopicArn`, so that a repeated deploy does not send them again.
 	Notified pulumi.StringArrayOutput `pulumi:"notified"`
-	// ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message (version 1) per event that needs a person or records a change: key created, deactivated or deleted, a retirement waiting on a use, a key nearing `maxAgeDays` while it waits, a refused deploy, keys made outside the rotation. Published by `pulumi up`, never by a preview, once per event; a publish that fails is a warning. The deployer needs `sns:Publish` on the topic. Default: none.
+	// ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
 	NotifySnsTopicArn pulumi.StringPtrOutput `pulumi:"notifySnsTopicArn"`
 	// Days the previous key stays Active after a new key is created; at most `rotationDays - 1`. Default 7; 0 to 364.
 	OverlapDays pulumi.IntOutput `pulumi:"overlapDays"`
@@ -127,7 +127,7 @@ type rotationScheduleArgs struct {
 	ForceDelete *bool `pulumi:"forceDelete"`
 	// No key stays Active past this age, even during the overlap. Default 90; 2 to 3650.
 	MaxAgeDays *int `pulumi:"maxAgeDays"`
-	// ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message (version 1) per event that needs a person or records a change: key created, deactivated or deleted, a retirement waiting on a use, a key nearing `maxAgeDays` while it waits, a refused deploy, keys made outside the rotation. Published by `pulumi up`, never by a preview, once per event; a publish that fails is a warning. The deployer needs `sns:Publish` on the topic. Default: none.
+	// ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
 	NotifySnsTopicArn *string `pulumi:"notifySnsTopicArn"`
 	// Days the previous key stays Active after a new key is created; at most `rotationDays - 1`. Default 7; 0 to 364.
 	OverlapDays *int `pulumi:"overlapDays"`
@@ -151,7 +151,7 @@ type RotationScheduleArgs struct {
 	ForceDelete pulumi.BoolPtrInput
 	// No key stays Active past this age, even during the overlap. Default 90; 2 to 3650.
 	MaxAgeDays pulumi.IntPtrInput
-	// ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message (version 1) per event that needs a person or records a change: key created, deactivated or deleted, a retirement waiting on a use, a key nearing `maxAgeDays` while it waits, a refused deploy, keys made outside the rotation. Published by `pulumi up`, never by a preview, once per event; a publish that fails is a warning. The deployer needs `sns:Publish` on the topic. Default: none.
+	// ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
 	NotifySnsTopicArn pulumi.StringPtrInput
 	// Days the previous key stays Active after a new key is created; at most `rotationDays - 1`. Default 7; 0 to 364.
 	OverlapDays pulumi.IntPtrInput
@@ -284,7 +284,7 @@ func (o RotationScheduleOutput) Notified() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *RotationSchedule) pulumi.StringArrayOutput { return v.Notified }).(pulumi.StringArrayOutput)
 }
 
-// ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message (version 1) per event that needs a person or records a change: key created, deactivated or deleted, a retirement waiting on a use, a key nearing `maxAgeDays` while it waits, a refused deploy, keys made outside the rotation. Published by `pulumi up`, never by a preview, once per event; a publish that fails is a warning. The deployer needs `sns:Publish` on the topic. Default: none.
+// ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
 func (o RotationScheduleOutput) NotifySnsTopicArn() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *RotationSchedule) pulumi.StringPtrOutput { return v.NotifySnsTopicArn }).(pulumi.StringPtrOutput)
 }

@@ -36,7 +36,7 @@ class RotationScheduleArgs:
         :param pulumi.Input[_builtins.int] deletion_guard_hours: The last-used guard: a key used within this many hours is neither deactivated (unless the age limit requires it) nor deleted; the schedule waits instead. Default 24; 0 to 8760.
         :param pulumi.Input[_builtins.bool] force_delete: Deactivate and delete on schedule even when a key was used within `deletionGuardHours`. Default false.
         :param pulumi.Input[_builtins.int] max_age_days: No key stays Active past this age, even during the overlap. Default 90; 2 to 3650.
-        :param pulumi.Input[_builtins.str] notify_sns_topic_arn: ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message (version 1) per event that needs a person or records a change: key created, deactivated or deleted, a retirement waiting on a use, a key nearing `maxAgeDays` while it waits, a refused deploy, keys made outside the rotation. Published by `pulumi up`, never by a preview, once per event; a publish that fails is a warning. The deployer needs `sns:Publish` on the topic. Default: none.
+        :param pulumi.Input[_builtins.str] notify_sns_topic_arn: ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
         :param pulumi.Input[_builtins.int] overlap_days: Days the previous key stays Active after a new key is created; at most `rotationDays - 1`. Default 7; 0 to 364.
         :param pulumi.Input[_builtins.int] rotation_days: Days between new keys. `rotationDays + overlapDays` must be below `maxAgeDays`. Default 30; 1 to 365.
         :param pulumi.Input[_builtins.int] stagger_days: Rotate the user's first key this many days early, so that users configured together do not all rotate on the same day; at most `rotationDays - 1`. Default 0; 0 to 364.
@@ -131,7 +131,7 @@ class RotationScheduleArgs:
     @pulumi.getter(name="notifySnsTopicArn")
     def notify_sns_topic_arn(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message (version 1) per event that needs a person or records a change: key created, deactivated or deleted, a retirement waiting on a use, a key nearing `maxAgeDays` while it waits, a refused deploy, keys made outside the rotation. Published by `pulumi up`, never by a preview, once per event; a publish that fails is a warning. The deployer needs `sns:Publish` on the topic. Default: none.
+        ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
         """
         return pulumi.get(self, "notify_sns_topic_arn")
 
@@ -225,7 +225,7 @@ class RotationSchedule(pulumi.CustomResource):
         :param pulumi.Input[_builtins.int] deletion_guard_hours: The last-used guard: a key used within this many hours is neither deactivated (unless the age limit requires it) nor deleted; the schedule waits instead. Default 24; 0 to 8760.
         :param pulumi.Input[_builtins.bool] force_delete: Deactivate and delete on schedule even when a key was used within `deletionGuardHours`. Default false.
         :param pulumi.Input[_builtins.int] max_age_days: No key stays Active past this age, even during the overlap. Default 90; 2 to 3650.
-        :param pulumi.Input[_builtins.str] notify_sns_topic_arn: ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message (version 1) per event that needs a person or records a change: key created, deactivated or deleted, a retirement waiting on a use, a key nearing `maxAgeDays` while it waits, a refused deploy, keys made outside the rotation. Published by `pulumi up`, never by a preview, once per event; a publish that fails is a warning. The deployer needs `sns:Publish` on the topic. Default: none.
+        :param pulumi.Input[_builtins.str] notify_sns_topic_arn: ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
         :param pulumi.Input[_builtins.int] overlap_days: Days the previous key stays Active after a new key is created; at most `rotationDays - 1`. Default 7; 0 to 364.
         :param pulumi.Input[_builtins.int] rotation_days: Days between new keys. `rotationDays + overlapDays` must be below `maxAgeDays`. Default 30; 1 to 365.
         :param pulumi.Input[_builtins.int] stagger_days: Rotate the user's first key this many days early, so that users configured together do not all rotate on the same day; at most `rotationDays - 1`. Default 0; 0 to 364.
@@ -406,7 +406,7 @@ class RotationSchedule(pulumi.CustomResource):
     @pulumi.getter(name="notifySnsTopicArn")
     def notify_sns_topic_arn(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message (version 1) per event that needs a person or records a change: key created, deactivated or deleted, a retirement waiting on a use, a key nearing `maxAgeDays` while it waits, a refused deploy, keys made outside the rotation. Published by `pulumi up`, never by a preview, once per event; a publish that fails is a warning. The deployer needs `sns:Publish` on the topic. Default: none.
+        ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
         """
         return pulumi.get(self, "notify_sns_topic_arn")
 
