@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "util";
 import { USER_NAME_PATTERN } from "../core/settings";
+import { snsTopicArnFailure } from "../core/notifications";
 
 export interface PolicyStatement {
   Sid: string;
@@ -47,6 +48,8 @@ export interface RolePoliciesRequest {
   users: string[];
   /** rotation-role: Secrets Manager secrets the current keys are published to. */
   secrets: string[];
+  /** rotation-role: SNS topics the role publishes notifications to (the provider assumes the role for them too). */
+  topics?: string[];
   /** The member accounts whose role the deployer may assume (required for rotation-role; audit-role default: any account). */
   accounts: string[];
   /** The role's name in every member account. Default `KeyRotation` (rotation-role), `KeyRotationAudit` (audit-role). */
@@ -73,6 +76,8 @@ export interface PolicyRequest {
   users: string[];
   /** Secrets Manager secret names or ARNs the current keys are published to (deployer). */
   secrets: string[];
+  /** SNS topic ARNs that receive notifications (`notifySnsTopicArn`; deployer). Default: none. */
+  topics?: string[];
   /** The AWS account id; `*` (any account) when not given. */
   account?: string;
 }
@@ -96,6 +101,10 @@ export function policyRequestProblems(request: PolicyRequest): string[] {
     for (const user of request.users) {
       if (!USER_NAME_PATTERN.test(user)) problems.push(`--users: "${user}" is not a valid IAM user name.`);
     }
+    for (const topic of request.topics ?? []) {
+      const f = snsTopicArnFailure(topic === "" ? "(empty)" : topic, "--sns-topic");
+      if (f) problems.push(f.reason);
+    }
   }
   return problems;
 }
@@ -118,6 +127,10 @@ export function rolePoliciesProblems(request: RolePoliciesRequest): string[] {
       problems.push("--users is required: the IAM users whose keys are rotated in those accounts (a,b).");
     for (const user of request.users) {
       if (!USER_NAME_PATTERN.test(user)) problems.push(`--users: "${user}" is not a valid IAM user name.`);
+    }
+    for (const topic of request.topics ?? []) {
+      const f = snsTopicArnFailure(topic === "" ? "(empty)" : topic, "--sns-topic");
+      if (f) problems.push(f.reason);
     }
   }
   for (const account of request.accounts) {
@@ -152,7 +165,12 @@ export function rolePolicies(request: RolePoliciesRequest): RolePolicies {
     (request.for === "rotation-role" ? DEFAULT_ROTATION_ROLE_NAME : DEFAULT_AUDIT_ROLE_POLICY_NAME);
   const rolePolicy =
     request.for === "rotation-role"
-      ? iamPolicy({ for: "deployer", users: request.users, secrets: request.secrets })
+      ? iamPolicy({
+          for: "deployer",
+          users: request.users,
+          secrets: request.secrets,
+          ...(request.topics?.length ? { topics: request.topics } : {}),
+        })
       : iamPolicy({ for: "audit", users: [], secrets: [] });
   const trustConditions: Record<string, string[]> = {};
   if (request.organizationId) trustConditions["aws:PrincipalOrgID"] = [request.organizationId];
@@ -269,12 +287,20 @@ export function iamPolicy(request: PolicyRequest): PolicyDocument {
       },
     );
   }
+  if ((request.topics ?? []).length > 0) {
+    statements.push({
+      Sid: "PublishNotifications",
+      Effect: "Allow",
+      Action: ["sns:Publish"],
+      Resource: [...new Set(request.topics)],
+    });
+  }
   return { Version: "2012-10-17", Statement: statements };
 }
 
-export const IAM_POLICY_USAGE = `Usage: pulumi-aws-key-rotation iam-policy --users a,b [--secret ID]... [--account ID]
+export const IAM_POLICY_USAGE = `Usage: pulumi-aws-key-rotation iam-policy --users a,b [--secret ID]... [--sns-topic ARN]... [--account ID]
        pulumi-aws-key-rotation iam-policy --for audit [--account ID]
-       pulumi-aws-key-rotation iam-policy --for rotation-role --accounts IDS --users a,b --trusted-principal ARN
+       pulumi-aws-key-rotation iam-policy --for rotation-role --accounts IDS --users a,b --trusted-principal ARN [--sns-topic ARN]...
        pulumi-aws-key-rotation iam-policy --for audit-role --trusted-principal ARN [--accounts IDS]
 
 Prints the least-privilege IAM policy (JSON) for the deployer of the rotation (resources scoped to
@@ -284,6 +310,7 @@ Options:
   --for WHOM             deployer (default), audit, rotation-role or audit-role
   --users NAMES          IAM users whose keys are rotated, comma-separated (deployer, rotation-role; required)
   --secret ID            Secrets Manager secret name or ARN the key is published to; repeatable
+  --sns-topic ARN        SNS topic that receives notifications (notifySnsTopicArn; deployer, rotation-role); repeatable
   --account ID           12-digit AWS account id for the ARNs (default: any account)
 
 Roles in member accounts (rotation-role, audit-role; docs/accounts.md) print a JSON object with
@@ -312,6 +339,7 @@ export function iamPolicyCommand(
         for: { type: "string" },
         users: { type: "string" },
         secret: { type: "string", multiple: true },
+        "sns-topic": { type: "string", multiple: true },
         account: { type: "string" },
         accounts: { type: "string" },
         "role-name": { type: "string" },
@@ -347,6 +375,7 @@ export function iamPolicyCommand(
       for: forWhom,
       users: list("users"),
       secrets: (values.secret as string[] | undefined) ?? [],
+      ...(values["sns-topic"] !== undefined ? { topics: values["sns-topic"] as string[] } : {}),
       accounts: list("accounts"),
       trustedPrincipal: (values["trusted-principal"] as string | undefined) ?? "",
       ...(values["role-name"] !== undefined ? { roleName: values["role-name"] as string } : {}),
@@ -355,9 +384,12 @@ export function iamPolicyCommand(
         : {}),
       ...(values["external-id"] !== undefined ? { externalId: values["external-id"] as string } : {}),
     };
-    if (forWhom === "audit-role" && (roleRequest.users.length > 0 || roleRequest.secrets.length > 0)) {
+    if (
+      forWhom === "audit-role" &&
+      (roleRequest.users.length > 0 || roleRequest.secrets.length > 0 || roleRequest.topics !== undefined)
+    ) {
       io.stderr.write(
-        "error: --users and --secret apply to rotation-role, not audit-role (the audit reads every user).\n",
+        "error: --users, --secret and --sns-topic apply to rotation-role, not audit-role (the audit reads every user).\n",
       );
       return 2;
     }
@@ -383,6 +415,7 @@ export function iamPolicyCommand(
     for: forWhom,
     users: list("users"),
     secrets: (values.secret as string[] | undefined) ?? [],
+    topics: (values["sns-topic"] as string[] | undefined) ?? [],
     ...(values.account !== undefined ? { account: values.account as string } : {}),
   };
   const problems = policyRequestProblems(request);

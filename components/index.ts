@@ -21,3 +21,5 @@ export { DEFAULTS, BOUNDS, resolveSettings, validateSettings } from "../core/set
 export type { RotationSettings, UnmanagedKeysPolicy } from "../core/settings";
 export { now, CLOCK_ENV } from "../core/clock";
 export { KeyRotationError, ValidationError, KeyQuotaError, KeyInUseError } from "../core/errors";
+export { MESSAGE_VERSION, NOTICE_TYPES, NEARING_LIMIT_DAYS } from "../core/notifications";
+export type { NotificationMessage, NoticeType } from "../core/notifications";

@@ -25,6 +25,7 @@ export function readStackConfig(config = new pulumi.Config("aws-key-rotation")):
     stagger: config.getBoolean("stagger"),
     unmanagedKeys: config.get("unmanagedKeys"),
     verifyTimeoutSeconds: config.getNumber("verifyTimeoutSeconds"),
+    notifySnsTopicArn: config.get("notifySnsTopicArn"),
   };
 }
 

@@ -20,6 +20,7 @@ import { RotationSchedule, RotationScheduleArgs, ScheduleEvent } from "./provide
 import { freshEvents, Plan } from "./rotation/schedule";
 import { SecretPublication } from "./providers/secretPublication";
 import { DEFAULTS, resolveSettings, RotationSettings, SETTING_KEYS, userNameFailure } from "../core/settings";
+import { snsTopicArnFailure } from "../core/notifications";
 
 export { ROTATING_ACCESS_KEY_TOKEN };
 
@@ -74,6 +75,12 @@ export function validateArgs(name: string, args: RotatingAccessKeyArgs): Rotatio
   const relevant = allPlain
     ? failures
     : failures.filter((f) => raw[f.property] !== undefined && f.kind !== "cross");
+  const topic = args.notifySnsTopicArn;
+  const topicFailure =
+    pulumi.Output.isInstance(topic) || (topic as unknown) instanceof Promise
+      ? undefined
+      : snsTopicArnFailure(topic);
+  if (topicFailure) relevant.push({ ...topicFailure, kind: "value" });
   problems.push(...relevant.map((f) => f.reason));
   if (problems.length > 0) {
     const property = relevant[0]?.property ?? "userName";
@@ -108,6 +115,7 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
     validateArgs(name, args);
     const settings: RotationScheduleArgs = { userName: args.userName };
     for (const key of SETTING_KEYS) Object.assign(settings, { [key]: args[key] ?? DEFAULTS[key] });
+    if (args.notifySnsTopicArn !== undefined) settings.notifySnsTopicArn = args.notifySnsTopicArn;
     // The settings are recorded as the component's inputs, so that policies see what was asked for.
     super(ROTATING_ACCESS_KEY_TOKEN, name, settings, opts);
     // Events the schedule decides in this deployment are stamped after this reading.
@@ -184,6 +192,7 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
       deletionGuardHours: args.deletionGuardHours ?? DEFAULTS.deletionGuardHours,
       forceDelete: args.forceDelete ?? DEFAULTS.forceDelete,
       verifyTimeoutSeconds: args.verifyTimeoutSeconds ?? DEFAULTS.verifyTimeoutSeconds,
+      ...(args.notifySnsTopicArn !== undefined ? { notifySnsTopicArn: args.notifySnsTopicArn } : {}),
     });
     const currentSlot = plan.current;
     const current = plan[currentSlot].present

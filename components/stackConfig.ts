@@ -6,6 +6,7 @@
  */
 import { RotatingAccessKeyArgs } from "./rotatingAccessKey";
 import { ROLE_ARN_PATTERN } from "../core/connection";
+import { snsTopicArnFailure } from "../core/notifications";
 import {
   DEFAULTS,
   resolveSettings,
@@ -31,10 +32,17 @@ export interface StackConfigInput {
   stagger?: boolean;
   unmanagedKeys?: string;
   verifyTimeoutSeconds?: number;
+  /** `aws-key-rotation:notifySnsTopicArn`: the SNS topic of every user whose account entry or settings name none. */
+  notifySnsTopicArn?: string;
 }
 
-/** What `aws-key-rotation:userSettings.<user>` may set: every rotation setting, plus delivery. */
-const OVERRIDES = [...SETTING_KEYS, "secretsManagerSecretId", "adoptExistingSecret"] as const;
+/** What `aws-key-rotation:userSettings.<user>` may set: every rotation setting, plus delivery and notifications. */
+const OVERRIDES = [
+  ...SETTING_KEYS,
+  "secretsManagerSecretId",
+  "adoptExistingSecret",
+  "notifySnsTopicArn",
+] as const;
 
 /**
  * The first rotation of the i-th listed user comes `staggerDays(i)` days early, spreading users
@@ -68,6 +76,8 @@ export interface AccountEntry {
   users: string[];
   /** Per-user settings, as `aws-key-rotation:userSettings`. */
   userSettings?: Record<string, Record<string, unknown>>;
+  /** The SNS topic of this account's users (a user's own setting wins). Default: `aws-key-rotation:notifySnsTopicArn`. */
+  notifySnsTopicArn?: string;
 }
 
 /** What one account of the accounts form becomes: an explicit provider and the account's users. */
@@ -88,7 +98,16 @@ export interface StackPlan {
   accounts: AccountPlan[];
 }
 
-const ACCOUNT_FIELDS = ["id", "name", "roleArn", "roleName", "externalId", "users", "userSettings"];
+const ACCOUNT_FIELDS = [
+  "id",
+  "name",
+  "roleArn",
+  "roleName",
+  "externalId",
+  "users",
+  "userSettings",
+  "notifySnsTopicArn",
+];
 const ACCOUNT_ID = /^\d{12}$/;
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 
@@ -102,6 +121,8 @@ interface Place {
   stackWide: (property: string, userName: string) => string;
   /** The resource name of a user's component. */
   resourceName: (userName: string) => string;
+  /** The topic of users without their own (the account's, else the stack-wide one); checked where it is set. */
+  notifySnsTopicArn?: string;
 }
 
 function planUserList(
@@ -168,6 +189,16 @@ function planUserList(
         ? { adoptExistingSecret: own.adoptExistingSecret as boolean }
         : {}),
     };
+    // The user's own topic ("" for none), else the account's, else the stack-wide one.
+    const topic = own.notifySnsTopicArn !== undefined ? own.notifySnsTopicArn : place.notifySnsTopicArn;
+    if (own.notifySnsTopicArn !== undefined) {
+      const f = snsTopicArnFailure(
+        own.notifySnsTopicArn,
+        `${place.userSettings}.${userName}.notifySnsTopicArn`,
+      );
+      if (f) problems.push(f.reason);
+    }
+    if (typeof topic === "string" && topic !== "") Object.assign(args, { notifySnsTopicArn: topic });
     const { failures } = resolveSettings(args);
     for (const f of failures) {
       const where =
@@ -254,6 +285,9 @@ function planAccount(
       `${label} names no role to assume: set ${at}.roleArn, ${at}.roleName, or aws-key-rotation:roleName for every account.`,
     );
   }
+  const accountTopic = e.notifySnsTopicArn;
+  const accountTopicFailure = snsTopicArnFailure(accountTopic, `${label}.notifySnsTopicArn`);
+  if (accountTopicFailure) problems.push(accountTopicFailure.reason);
   if (e.users === undefined || (Array.isArray(e.users) && e.users.length === 0)) {
     problems.push(`${label}.users lists no users: add the account's IAM users, or remove the entry.`);
   }
@@ -266,6 +300,7 @@ function planAccount(
       userSettings: `${at}.userSettings`,
       stackWide: (property, userName) => `aws-key-rotation:${property} (user ${userName} in ${label})`,
       resourceName: (userName) => `${id ?? index}/${userName}`,
+      notifySnsTopicArn: accountTopic !== undefined ? (accountTopic as string) : config.notifySnsTopicArn,
     },
     problems,
   );
@@ -283,6 +318,8 @@ function planAccount(
 /** Validates the config and returns both forms' plans; throws listing every problem. */
 export function planStack(config: StackConfigInput): StackPlan {
   const problems: string[] = [];
+  const topicFailure = snsTopicArnFailure(config.notifySnsTopicArn, "aws-key-rotation:notifySnsTopicArn");
+  if (topicFailure) problems.push(topicFailure.reason);
   const users =
     config.users === undefined && config.userSettings === undefined
       ? []
@@ -295,6 +332,7 @@ export function planStack(config: StackConfigInput): StackPlan {
             userSettings: "aws-key-rotation:userSettings",
             stackWide: (property, userName) => `aws-key-rotation:${property} (user ${userName})`,
             resourceName: (userName) => userName,
+            notifySnsTopicArn: config.notifySnsTopicArn,
           },
           problems,
         );

@@ -26,13 +26,13 @@ export const STACK_CONFIG_KEYS: readonly StackConfigKey[] = [
     key: "userSettings",
     default: {},
     description:
-      "Per-user overrides, keyed by user name: any rotation setting, `staggerDays`, `secretsManagerSecretId` and `adoptExistingSecret`.",
+      "Per-user overrides, keyed by user name: any rotation setting, `staggerDays`, `secretsManagerSecretId`, `adoptExistingSecret` and `notifySnsTopicArn`.",
   },
   {
     key: "accounts",
     default: [],
     description:
-      "Users in other accounts: entries `{ id, name, roleArn or roleName, externalId, users, userSettings }`, one explicit provider per account (docs/accounts.md).",
+      "Users in other accounts: entries `{ id, name, roleArn or roleName, externalId, users, userSettings, notifySnsTopicArn }`, one explicit provider per account (docs/accounts.md).",
   },
   {
     key: "roleName",

@@ -6,11 +6,15 @@
  * Configure is put in front of it: it reads `region`, `profile` and `assumeRole` (from the
  * provider's inputs, or the `keyrotation:*` config variables of a default provider), refuses bad
  * values naming the setting, and sets this process's connection (core/connection.ts).
+ *
+ * A notification that cannot be published is a warning on its resource: sent to the engine's log
+ * service (the address the engine starts the plugin with), as the engine shows any diagnostic.
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as providerSdk from "@pulumi/pulumi/provider";
 import { configureConnection, parseConnection } from "../core/connection";
+import { setWarningSink, WarningSink } from "../core/notify";
 import { RotatingAccessKey, RotatingAccessKeyArgs } from "../components/rotatingAccessKey";
 import { keyRotationProvider, PROVIDER_NAME } from "./provider";
 
@@ -40,13 +44,63 @@ export function configurationOf(request: GrpcCall["request"]): Record<string, un
   return raw;
 }
 
+interface Grpc {
+  Server: { prototype: { addService(service: unknown, impl: Record<string, Handler>): void } };
+  status: { INVALID_ARGUMENT: number };
+  credentials: { createInsecure(): unknown };
+}
+
+/** The gRPC library of the Pulumi SDK itself (its generated stubs need that very copy). */
+function sdkGrpc(): Grpc {
+  const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+  return require(require.resolve("@grpc/grpc-js", { paths: [sdkDir] })) as Grpc;
+}
+
+/** The engine address among the plugin's arguments (flags such as `--logtostderr` and `-v=9` skipped). */
+export function engineAddressOf(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--tracing") i++;
+    else if (!args[i].startsWith("-")) return args[i];
+  }
+  return undefined;
+}
+
+/** Warnings as diagnostics on the resource, through the engine's Log; stderr without an engine. */
+function engineWarnings(address: string | undefined): WarningSink {
+  const stderr: WarningSink = (message) => process.stderr.write(`warning: ${message}\n`);
+  if (!address) return stderr;
+  const engineRpc = require("@pulumi/pulumi/proto/engine_grpc_pb") as {
+    EngineClient: new (
+      address: string,
+      credentials: unknown,
+    ) => {
+      log(request: unknown, callback: (err: unknown) => void): void;
+    };
+  };
+  const engineProto = require("@pulumi/pulumi/proto/engine_pb") as {
+    LogRequest: new () => {
+      setSeverity(s: number): void;
+      setMessage(m: string): void;
+      setUrn(u: string): void;
+    };
+    LogSeverity: { WARNING: number };
+  };
+  let client: InstanceType<typeof engineRpc.EngineClient> | undefined;
+  return (message, urn) => {
+    client ??= new engineRpc.EngineClient(address, sdkGrpc().credentials.createInsecure());
+    const request = new engineProto.LogRequest();
+    request.setSeverity(engineProto.LogSeverity.WARNING);
+    request.setMessage(message);
+    request.setUrn(urn ?? "");
+    client.log(request, (err) => {
+      if (err) stderr(message, urn);
+    });
+  };
+}
+
 /** Puts this provider's Configure in front of the SDK server's, which ignores the request. */
 function interceptConfigure(): void {
-  const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
-  const grpc = require(require.resolve("@grpc/grpc-js", { paths: [sdkDir] })) as {
-    Server: { prototype: { addService(service: unknown, impl: Record<string, Handler>): void } };
-    status: { INVALID_ARGUMENT: number };
-  };
+  const grpc = sdkGrpc();
   const original = grpc.Server.prototype.addService;
   grpc.Server.prototype.addService = function (service, impl) {
     const configure = impl.configure?.bind(impl);
@@ -88,5 +142,6 @@ async function constructRotatingAccessKey(
 
 export function serve(args: string[] = process.argv.slice(2)): Promise<void> {
   interceptConfigure();
+  setWarningSink(engineWarnings(engineAddressOf(args)));
   return providerSdk.main(keyRotationProvider(constructRotatingAccessKey), args);
 }

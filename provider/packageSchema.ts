@@ -62,6 +62,10 @@ const settingProperties: Record<string, Prop> = {
   ),
 };
 
+const notifySnsTopicArn = str(
+  "ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.",
+);
+
 const userName = str(
   "The IAM user whose keys are managed (1 to 64 letters, digits and `+=,.@_-`). The user must exist.",
 );
@@ -99,6 +103,9 @@ const keyInputs: Record<string, Prop> = {
   verifyTimeoutSeconds: int(
     `Seconds to wait until a new key works (STS GetCallerIdentity signed with it); 0 (default) skips the check; at most ${BOUNDS.verifyTimeoutSeconds.max}.`,
     { default: 0 },
+  ),
+  notifySnsTopicArn: str(
+    "ARN of an SNS topic told when the key is created, deactivated and deleted (one JSON message each). Default: none.",
   ),
 };
 
@@ -226,11 +233,29 @@ export function packageSchema(): Record<string, unknown> {
       "keyrotation:iam:RotationSchedule": {
         description:
           "Decides what the user's two key slots hold, from its previous plan, the user's keys in IAM and the clock. Its check runs at preview and at update alike, so the preview plans exactly what the update does.",
-        inputProperties: { userName, ...settingProperties },
+        inputProperties: { userName, ...settingProperties, notifySnsTopicArn },
         requiredInputs: ["userName"],
         properties: {
           userName,
           ...settingProperties,
+          notifySnsTopicArn,
+          notifications: {
+            type: "array",
+            items: { $ref: "pulumi.json#/Any" },
+            description:
+              "With `notifySnsTopicArn`: what this deploy's plan announces (type, event id, key id, details), published by the update.",
+          },
+          refusal: {
+            $ref: "pulumi.json#/Any",
+            description:
+              "With `notifySnsTopicArn`, at an update: why the deploy is refused (property, reason, notices); the update publishes it, then fails.",
+          },
+          notified: {
+            type: "array",
+            items: { type: "string" },
+            description:
+              "The event ids already published to `notifySnsTopicArn`, so that a repeated deploy does not send them again.",
+          },
           plan: {
             $ref: "pulumi.json#/Any",
             description:
@@ -271,6 +296,7 @@ export function packageSchema(): Record<string, unknown> {
             "Hand an existing secret that this package did not create over to the rotation. Default false.",
             { default: false },
           ),
+          notifySnsTopicArn,
         },
         requiredInputs: ["userName"],
         properties: componentOutputs,

@@ -13,6 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as provider from "@pulumi/pulumi/provider";
 import { ACCESS_KEY_TYPE, PUBLICATION_TYPE, SCHEDULE_TYPE } from "../core/tokens";
 import { SECRET_SIG, SECRET_SIG_VALUE } from "../core/connection";
+import { withCallContext } from "../core/notify";
 import { accessKeyProvider } from "../components/providers/accessKey";
 import { scheduleProvider } from "../components/providers/rotationSchedule";
 import { publicationProvider } from "../components/providers/secretPublication";
@@ -121,62 +122,74 @@ export function keyRotationProvider(construct: ComponentFactory): provider.Provi
     schema: schemaText(),
 
     async check(urn, olds, news) {
-      const { provider: p } = servedFor(urn);
-      const o = plainProperties(olds);
-      const n = plainProperties(news);
-      const result = p.check ? await p.check(o.plain, n.plain) : { inputs: n.plain };
-      return {
-        inputs: secretWrapped((result.inputs ?? n.plain) as Record<string, unknown>, n.secret),
-        failures: result.failures ?? [],
-      };
+      return withCallContext({ urn }, async () => {
+        const { provider: p } = servedFor(urn);
+        const o = plainProperties(olds);
+        const n = plainProperties(news);
+        const result = p.check ? await p.check(o.plain, n.plain) : { inputs: n.plain };
+        return {
+          inputs: secretWrapped((result.inputs ?? n.plain) as Record<string, unknown>, n.secret),
+          failures: result.failures ?? [],
+        };
+      });
     },
 
     async diff(id, urn, olds, news) {
-      const { provider: p } = servedFor(urn);
-      const o = plainProperties(olds);
-      const n = plainProperties(news);
-      const result = p.diff ? await p.diff(id, o.plain, n.plain) : { changes: false };
-      // State of 0.1.x: one in-place update rewrites it without the stored provider.
-      if (!result.changes && o.stored) return { ...result, changes: true, replaces: [] };
-      return result;
+      return withCallContext({ urn }, async () => {
+        const { provider: p } = servedFor(urn);
+        const o = plainProperties(olds);
+        const n = plainProperties(news);
+        const result = p.diff ? await p.diff(id, o.plain, n.plain) : { changes: false };
+        // State of 0.1.x: one in-place update rewrites it without the stored provider.
+        if (!result.changes && o.stored) return { ...result, changes: true, replaces: [] };
+        return result;
+      });
     },
 
     async create(urn, inputs) {
-      const { provider: p, secretOutputs } = servedFor(urn);
-      const result = await p.create(plainProperties(inputs).plain);
-      return {
-        id: result.id,
-        outs: secretWrapped((result.outs ?? {}) as Record<string, unknown>, secretOutputs),
-      };
+      return withCallContext({ urn }, async () => {
+        const { provider: p, secretOutputs } = servedFor(urn);
+        const result = await p.create(plainProperties(inputs).plain);
+        return {
+          id: result.id,
+          outs: secretWrapped((result.outs ?? {}) as Record<string, unknown>, secretOutputs),
+        };
+      });
     },
 
     async read(id, urn, props) {
-      const { provider: p, secretOutputs } = servedFor(urn);
-      const { plain } = plainProperties(props);
-      if (!p.read) return { id, props: secretWrapped(plain, secretOutputs) };
-      const result = await p.read(id, plain);
-      if (!result.id) return {};
-      return {
-        id: result.id,
-        props: secretWrapped((result.props ?? {}) as Record<string, unknown>, secretOutputs),
-      };
+      return withCallContext({ urn }, async () => {
+        const { provider: p, secretOutputs } = servedFor(urn);
+        const { plain } = plainProperties(props);
+        if (!p.read) return { id, props: secretWrapped(plain, secretOutputs) };
+        const result = await p.read(id, plain);
+        if (!result.id) return {};
+        return {
+          id: result.id,
+          props: secretWrapped((result.props ?? {}) as Record<string, unknown>, secretOutputs),
+        };
+      });
     },
 
     async update(id, urn, olds, news) {
-      const { provider: p, secretOutputs } = servedFor(urn);
-      const o = plainProperties(olds);
-      const n = plainProperties(news);
-      if (o.stored && p.diff && !(await p.diff(id, o.plain, n.plain)).changes) {
-        // Only the stored provider of 0.1.x state differs: keep every output, drop that field.
-        return { outs: secretWrapped({ ...o.plain, ...n.plain }, secretOutputs) };
-      }
-      const result = p.update ? await p.update(id, o.plain, n.plain) : { outs: n.plain };
-      return { outs: secretWrapped((result.outs ?? {}) as Record<string, unknown>, secretOutputs) };
+      return withCallContext({ urn }, async () => {
+        const { provider: p, secretOutputs } = servedFor(urn);
+        const o = plainProperties(olds);
+        const n = plainProperties(news);
+        if (o.stored && p.diff && !(await p.diff(id, o.plain, n.plain)).changes) {
+          // Only the stored provider of 0.1.x state differs: keep every output, drop that field.
+          return { outs: secretWrapped({ ...o.plain, ...n.plain }, secretOutputs) };
+        }
+        const result = p.update ? await p.update(id, o.plain, n.plain) : { outs: n.plain };
+        return { outs: secretWrapped((result.outs ?? {}) as Record<string, unknown>, secretOutputs) };
+      });
     },
 
     async delete(id, urn, props) {
-      const { provider: p } = servedFor(urn);
-      if (p.delete) await p.delete(id, plainProperties(props).plain);
+      return withCallContext({ urn }, async () => {
+        const { provider: p } = servedFor(urn);
+        if (p.delete) await p.delete(id, plainProperties(props).plain);
+      });
     },
 
     async construct(name, type, inputs, options) {

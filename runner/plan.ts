@@ -94,6 +94,7 @@ export function stackConfigInput(settings: Record<string, unknown>): StackConfig
     stagger: bool("stagger"),
     unmanagedKeys: str("unmanagedKeys"),
     verifyTimeoutSeconds: num("verifyTimeoutSeconds"),
+    notifySnsTopicArn: str("notifySnsTopicArn"),
   };
 }
 

@@ -75,6 +75,11 @@ export interface AccessKeyArgs {
   replacesAccessKeyId?: pulumi.Input<string>;
   /** Seconds to wait until the new key works (STS GetCallerIdentity); 0 (default) skips the check, max 900. */
   verifyTimeoutSeconds?: pulumi.Input<number>;
+  /**
+   * ARN of an SNS topic told when the key is created, deactivated and deleted (one JSON message
+   * each; docs/notifications.md). Default: none.
+   */
+  notifySnsTopicArn?: pulumi.Input<string>;
 }
 
 export class AccessKey extends KeyRotationResource {

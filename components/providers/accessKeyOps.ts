@@ -15,6 +15,10 @@ import { callerAccessKeyId, KeyRecord, listUserKeys, sharedIamClient } from "../
 import { BOUNDS, DEFAULTS, Failure, integerFailure, userNameFailure } from "../../core/settings";
 import { parseTagValue, pendingTagKey, TAG_PREFIX } from "../rotation/keyRoles";
 import { isKeyStatus, KeyStatus } from "../../core/types";
+import { snsTopicArnFailure } from "../../core/notifications";
+import { publishNotices } from "../../core/notify";
+import { UNKNOWN_VALUE } from "../../core/tokens";
+import { keyNotice } from "../rotation/notices";
 
 export type { KeyStatus };
 
@@ -36,6 +40,8 @@ export interface AccessKeyInputs {
   verifyTimeoutSeconds: number;
   /** Set by check: what an interrupted earlier create of this slot and generation left (see interruptedCreateNotice). */
   interrupted?: string;
+  /** The SNS topic told of this key's creation, deactivation and deletion; absent (never "") when none. */
+  notifySnsTopicArn?: string;
 }
 
 export interface AccessKeyOutputs extends AccessKeyInputs {
@@ -100,7 +106,11 @@ export function checkAccessKeyInputs(news: Record<string, unknown>): {
       });
     }
   }
+  const topic = news.notifySnsTopicArn;
+  const topicFailure = topic === UNKNOWN_VALUE ? undefined : snsTopicArnFailure(topic);
+  if (topicFailure) failures.push(topicFailure);
   const inputs: AccessKeyInputs = {
+    ...(typeof topic === "string" && topic !== "" ? { notifySnsTopicArn: topic } : {}),
     userName: news.userName as string,
     status: status as KeyStatus,
     deletionGuardHours,
@@ -274,17 +284,45 @@ export async function untagUser(client: iam.IAMClient, userName: string, tagKeys
   }
 }
 
-/** DeleteAccessKey without any guard; a key already gone counts as deleted. */
+/** DeleteAccessKey without any guard; a key already gone counts as deleted. False when it was already gone. */
 export async function deleteAccessKeyQuietly(
   client: iam.IAMClient,
   userName: string,
   accessKeyId: string,
-): Promise<void> {
+): Promise<boolean> {
   try {
     await client.send(new iam.DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }));
+    return true;
   } catch (err) {
     if (!(err instanceof iam.NoSuchEntityException)) throw err;
+    return false;
   }
+}
+
+/** The deploy's clock reading for a message (the simulated one in a simulation), else the machine's. */
+export function noticeTime(): string {
+  try {
+    return componentNow().toISOString();
+  } catch {
+    return new Date().toISOString();
+  }
+}
+
+/** Tells the topic (if any) of a key's change; a publish that fails is a warning (core/notify.ts). */
+export async function announceKey(
+  topic: string | undefined,
+  type: "key.created" | "key.deactivated" | "key.deleted",
+  key: { userName: string; accessKeyId: string; slot?: string; generation?: number },
+  extra: Record<string, string> = {},
+): Promise<void> {
+  if (!topic) return;
+  await publishNotices(topic, key.userName, noticeTime(), [
+    keyNotice(
+      type,
+      { accessKeyId: key.accessKeyId, slot: key.slot ?? "", generation: key.generation ?? 0 },
+      extra,
+    ),
+  ]);
 }
 
 /**
@@ -319,14 +357,15 @@ export async function deleteKey(
   accessKeyId: string,
   guard: { deletionGuardHours: number; forceDelete: boolean },
   slot?: string,
-): Promise<void> {
+): Promise<boolean> {
   await assertNotSelf(client, accessKeyId, userName, "delete");
   if (!guard.forceDelete) await assertUnused(client, accessKeyId, userName, guard.deletionGuardHours);
-  await deleteAccessKeyQuietly(client, userName, accessKeyId);
+  const deleted = await deleteAccessKeyQuietly(client, userName, accessKeyId);
   await untagUser(client, userName, [
     TAG_PREFIX + accessKeyId,
     ...(slot === undefined ? [] : [pendingTagKey(slot)]),
   ]);
+  return deleted;
 }
 
 /** The key as IAM has it now; `undefined` when it (or its user) no longer exists. */
@@ -371,6 +410,9 @@ export async function updateKey(
       await client.send(
         new iam.UpdateAccessKeyCommand({ UserName: news.userName, AccessKeyId: id, Status: news.status }),
       );
+      if (news.status === "Inactive") {
+        await announceKey(news.notifySnsTopicArn, "key.deactivated", { ...news, accessKeyId: id });
+      }
     } catch (err) {
       if (err instanceof iam.NoSuchEntityException) {
         throw new KeyRotationError(
@@ -400,6 +442,7 @@ export const UPDATE_ON = [
   "forceDelete",
   "verifyTimeoutSeconds",
   "replacesAccessKeyId",
+  "notifySnsTopicArn",
 ] as const;
 
 export function diffKey(
@@ -418,7 +461,10 @@ export function diffKey(
  * change deployed together with a rotation applies to that replacement's delete, which otherwise
  * sees only the old state. Standalone keys always use their own settings.
  */
-type GuardStash = Map<string, { deletionGuardHours: number; forceDelete: boolean }>;
+type GuardStash = Map<
+  string,
+  { deletionGuardHours: number; forceDelete: boolean; notifySnsTopicArn?: string }
+>;
 function guardStash(): GuardStash {
   const g = globalThis as { __keyrotationGuards?: GuardStash };
   g.__keyrotationGuards ??= new Map();
@@ -433,7 +479,17 @@ export function rememberGuard(olds: Partial<AccessKeyInputs>, inputs: AccessKeyI
   guardStash().set(guardKey(olds), {
     deletionGuardHours: inputs.deletionGuardHours,
     forceDelete: inputs.forceDelete,
+    notifySnsTopicArn: inputs.notifySnsTopicArn,
   });
+}
+
+/**
+ * The topic told of a key's deletion: the one its latest check saw (a topic set in the same deploy
+ * as the rotation that replaces the key), else the one in its state.
+ */
+export function topicFor(props: AccessKeyOutputs): string | undefined {
+  const fresh = props.slot ? guardStash().get(guardKey(props)) : undefined;
+  return fresh ? fresh.notifySnsTopicArn : props.notifySnsTopicArn;
 }
 
 export function guardFor(props: AccessKeyOutputs): { deletionGuardHours: number; forceDelete: boolean } {
@@ -447,7 +503,8 @@ export function guardFor(props: AccessKeyOutputs): { deletionGuardHours: number;
 export async function removeKey(id: string, props: AccessKeyOutputs): Promise<void> {
   const client = sharedIamClient();
   try {
-    await deleteKey(client, props.userName, id, guardFor(props), props.slot ?? "");
+    const deleted = await deleteKey(client, props.userName, id, guardFor(props), props.slot ?? "");
+    if (deleted) await announceKey(topicFor(props), "key.deleted", { ...props, accessKeyId: id });
   } catch (err) {
     if (err instanceof KeyRotationError && err.cause instanceof iam.NoSuchEntityException) return;
     throw err;

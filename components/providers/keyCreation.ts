@@ -36,6 +36,7 @@ import {
 import {
   AccessKeyInputs,
   AccessKeyOutputs,
+  announceKey,
   deleteAccessKeyQuietly,
   deleteKey,
   forgetKeyless,
@@ -269,7 +270,14 @@ async function makeRoom(client: iam.IAMClient, inputs: AccessKeyInputs): Promise
   const view = await viewUser(client, inputs.userName, inputs);
   const deleted = await removeLeftovers(client, inputs, view);
   if (inputs.replacesAccessKeyId && view.keys.some((k) => k.accessKeyId === inputs.replacesAccessKeyId)) {
-    await deleteKey(client, inputs.userName, inputs.replacesAccessKeyId, inputs);
+    if (await deleteKey(client, inputs.userName, inputs.replacesAccessKeyId, inputs)) {
+      await announceKey(inputs.notifySnsTopicArn, "key.deleted", {
+        userName: inputs.userName,
+        accessKeyId: inputs.replacesAccessKeyId,
+        slot: inputs.slot,
+        generation: 0,
+      });
+    }
     deleted.push(inputs.replacesAccessKeyId);
   }
   await waitUntilGone(client, inputs.userName, deleted);
@@ -471,6 +479,12 @@ export async function createKey(inputs: AccessKeyInputs): Promise<CreateResult> 
       await rollBack(client, inputs, accessKeyId, err);
     }
     const createDate = (created.CreateDate ?? componentNow()).toISOString();
+    await announceKey(
+      inputs.notifySnsTopicArn,
+      "key.created",
+      { ...inputs, accessKeyId },
+      { status: inputs.status, createDate },
+    );
     return { id: accessKeyId, outs: { ...inputs, accessKeyId, secretAccessKey, createDate } };
   } finally {
     client.destroy();

@@ -17,7 +17,10 @@ import { baseAccessKeyId } from "../../core/connection";
 import { describeRole, KeyRole, observe, readTags } from "../rotation/keyRoles";
 import { SLOTS } from "../../core/types";
 import { UNKNOWN_VALUE, SCHEDULE_TOKEN, SCHEDULE_TYPE } from "../../core/tokens";
-import { messageOf } from "../../core/errors";
+import { KeyRotationError, messageOf } from "../../core/errors";
+import { keepEventIds, Notice, snsTopicArnFailure, unpublished } from "../../core/notifications";
+import { publishNotices } from "../../core/notify";
+import { planNotices, refusalNotice, slotKeyId, unmanagedNotice } from "../rotation/notices";
 import {
   KeyUse,
   nextPlan,
@@ -44,12 +47,31 @@ export interface ScheduleEvent extends PlanEvent {
 
 export interface ScheduleInputs extends RotationSettings {
   userName: string;
+  /** The SNS topic that receives notifications; absent (never "") when none is set. */
+  notifySnsTopicArn?: string;
+}
+
+/**
+ * A refusal found by the check of an update (not a preview) while notifications are on: the
+ * update publishes it, then fails with `reason` (see `checkSchedule`).
+ */
+export interface Refusal {
+  property: string;
+  reason: string;
+  /** ISO-8601: the check's clock reading. */
+  at: string;
+  notices: Notice[];
 }
 
 export interface ScheduleState extends ScheduleInputs {
   plan: Plan;
   /** What the latest change of plan did, and why. */
   events: ScheduleEvent[];
+  /** What this deploy's plan announces (with `notifySnsTopicArn` only); published by create or update. */
+  notifications?: Notice[];
+  refusal?: Refusal;
+  /** Output: the event ids already published, so that a repeated deploy does not send them again. */
+  notified?: string[];
 }
 
 function isUnknown(value: unknown): boolean {
@@ -244,7 +266,8 @@ function checkInputs(news: Record<string, unknown>): { settings: RotationSetting
   const raw: Record<string, unknown> = {};
   for (const k of SETTING_KEYS) raw[k] = news[k];
   const { settings, failures: settingFailures } = resolveSettings(raw);
-  return { settings, failures: [...failures, ...settingFailures] };
+  const topic = isUnknown(news.notifySnsTopicArn) ? undefined : snsTopicArnFailure(news.notifySnsTopicArn);
+  return { settings, failures: [...failures, ...settingFailures, ...(topic ? [topic] : [])] };
 }
 
 /** Runs an AWS step; its failure becomes a check failure on `property` that says what failed. */
@@ -260,7 +283,10 @@ async function step<T>(
   }
 }
 
-/** Why the plan must not run: keys made outside Pulumi, or the deployer's own key retired. */
+/**
+ * Why the plan must not run: keys made outside Pulumi, the age limit, or the deployer's own key
+ * retired; with what a notification says of it (none for a clock behind IAM's).
+ */
 function refusal(
   userName: string,
   result: ReturnType<typeof nextPlan>,
@@ -268,17 +294,32 @@ function refusal(
   firstDeploy: boolean,
   caller: string | undefined,
   at: Date,
-): Failures[number] | undefined {
-  if (result.blocked) return result.blocked;
+): (Failures[number] & { notice?: Notice }) | undefined {
+  if (result.blocked) {
+    const current = slotKeyId(result.plan, result.plan.current, observed);
+    const notice =
+      result.blocked.property === "maxAgeDays" && current
+        ? refusalNotice("age-limit", current, result.blocked.reason)
+        : undefined;
+    return { ...result.blocked, ...(notice ? { notice } : {}) };
+  }
   if (result.unmanaged.length > 0) {
-    return {
-      property: "unmanagedKeys",
-      reason: describeUnmanaged(userName, result.unmanaged, observed, result.plan, firstDeploy, at),
-    };
+    const reason = describeUnmanaged(userName, result.unmanaged, observed, result.plan, firstDeploy, at);
+    const ids = result.unmanaged.map((k) => k.accessKeyId);
+    return { property: "unmanagedKeys", reason, notice: unmanagedNotice(ids, "refused", reason) };
   }
   const lockout = selfLockout(userName, caller, result.plan, observed);
-  return lockout ? { property: "userName", reason: lockout } : undefined;
+  if (!lockout || !caller) return undefined;
+  const action = retiredKeys(result.plan, observed).deleted.includes(caller) ? "delete" : "deactivate";
+  return {
+    property: "userName",
+    reason: lockout,
+    notice: refusalNotice("self-key", caller, lockout, { wouldRetire: action }),
+  };
 }
+
+/** The raw input by which the component tells the check whether this deployment is a preview; never stored. */
+export const DRY_RUN_INPUT = "dryRun";
 
 /**
  * The schedule's `check`, at preview and at update alike: checks the settings, reads the clock,
@@ -295,6 +336,14 @@ export async function checkSchedule(
     lastUse: keyLastUse,
   },
 ): Promise<CheckResult> {
+  // Whether this is a preview: told by the component (pulumi.runtime.isDryRun()), unknown otherwise.
+  const dryRun = news[DRY_RUN_INPUT];
+  news = { ...news };
+  delete news[DRY_RUN_INPUT];
+  delete news.notifications;
+  delete news.refusal;
+  if (news.notifySnsTopicArn === "" || news.notifySnsTopicArn === null) delete news.notifySnsTopicArn;
+  const notify = news.notifySnsTopicArn !== undefined;
   const { settings, failures } = checkInputs(news);
   if (failures.length > 0) return { inputs: news, failures };
   let at: Date;
@@ -321,9 +370,32 @@ export async function checkSchedule(
   if ("failure" in planned) return { inputs: news, failures: [planned.failure] };
   const result = planned.value;
   const refused = refusal(userName, result, observed.value, !previous, caller, at);
-  if (refused) return { inputs: news, failures: [refused] };
+  if (refused) {
+    const { notice, ...failure } = refused;
+    // At an update with notifications on, the refusal is published by the update, which then
+    // fails with the same reason; a preview (or an unknown kind of run) fails here, as always.
+    if (!notify || dryRun !== false || !notice) return { inputs: news, failures: [failure] };
+    const stored: Record<string, unknown> = {
+      ...news,
+      ...settings,
+      userName: news.userName,
+      events: olds.events ?? [],
+      refusal: { ...failure, at: at.toISOString(), notices: [notice] },
+    };
+    if (previous) stored.plan = previous;
+    return { inputs: stored, failures: [] };
+  }
   const events: ScheduleEvent[] = result.events.map((e) => ({ ...e, at: at.toISOString() }));
-  const inputs = { ...news, ...settings, userName: news.userName, plan: result.plan, events };
+  const inputs = {
+    ...news,
+    ...settings,
+    userName: news.userName,
+    plan: result.plan,
+    events,
+    ...(notify
+      ? { notifications: planNotices(result.events, result.plan, observed.value, at, settings) }
+      : {}),
+  };
   return { inputs: keepStoredEvents(olds, inputs), failures: [] };
 }
 
@@ -348,12 +420,15 @@ function canonical(value: unknown): unknown {
  * snapshot manager serializes the whole deployment once per schedule: quadratic in the number of
  * users.) The program sees the stored outputs of a "same" resource either way.
  */
-function keepStoredEvents<T extends Record<string, unknown> & { events: ScheduleEvent[] }>(
-  olds: Partial<ScheduleState>,
-  inputs: T,
-): T {
+function keepStoredEvents<
+  T extends Record<string, unknown> & { events: ScheduleEvent[]; notifications?: Notice[] },
+>(olds: Partial<ScheduleState>, inputs: T): T {
   if (inputs.events.length > 0 || olds.events === undefined) return inputs;
-  const kept = { ...inputs, events: olds.events };
+  const kept = {
+    ...inputs,
+    events: olds.events,
+    ...(inputs.notifications !== undefined ? { notifications: olds.notifications ?? [] } : {}),
+  };
   const { changes } = diffSchedule(
     canonical(olds) as Partial<ScheduleState>,
     canonical(kept) as ScheduleState,
@@ -366,12 +441,84 @@ export function diffSchedule(
   olds: Partial<ScheduleState>,
   news: ScheduleState,
 ): { changes: boolean; replaces: string[] } {
-  const keys: (keyof ScheduleState)[] = ["userName", ...SETTING_KEYS, "plan"];
+  const keys: (keyof ScheduleState)[] = ["userName", ...SETTING_KEYS, "plan", "notifySnsTopicArn", "refusal"];
   const changed = keys.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
   // A deploy that waits (or cleans up after an interrupted one) leaves the plan as it was; the
   // schedule is still updated, so that its events reach the preview and the deploy's output.
   const notice = (news.events ?? []).some((e) => e.kind === "wait" || e.kind === "leftover");
-  return { changes: changed.length > 0 || notice, replaces: [] };
+  // A refusal always reaches the update, which publishes it and fails the deploy.
+  return { changes: changed.length > 0 || notice || news.refusal !== undefined, replaces: [] };
+}
+
+/** The clock reading of a publish: the deploy's (simulated in a simulation), else the machine's. */
+function publishTime(): string {
+  try {
+    return componentNow().toISOString();
+  } catch {
+    return new Date().toISOString();
+  }
+}
+
+/**
+ * An update that fails on purpose and still records state: the provider SDK reports an error with
+ * an `id` as a partial failure, and the engine stores `properties` as the resource's outputs.
+ */
+export class RefusedDeployError extends KeyRotationError {
+  readonly reasons: string[];
+  constructor(
+    message: string,
+    readonly id: string,
+    readonly properties: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = "RefusedDeployError";
+    this.reasons = [message];
+  }
+}
+
+/** JSON values only (the engine's struct has no undefined). */
+function plainJson(value: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+}
+
+/**
+ * The schedule's create and update: publishes what the plan announces (or the refusal) that was
+ * not published before, and records the ids sent. A refused deploy then fails with the refusal's
+ * reason, keeping the plan as it was. Ids of refusals are forgotten once a deploy succeeds, so that
+ * the same refusal later is announced again.
+ */
+export async function applySchedule(
+  id: string,
+  olds: Partial<ScheduleState> | undefined,
+  news: ScheduleState,
+): Promise<ScheduleState> {
+  const published = olds?.notified;
+  const topic = news.notifySnsTopicArn;
+  if (news.refusal) {
+    const sent = await publishNotices(
+      topic,
+      news.userName,
+      news.refusal.at,
+      unpublished(news.refusal.notices, published),
+    );
+    throw new RefusedDeployError(
+      news.refusal.reason,
+      id,
+      plainJson({ ...news, notified: keepEventIds(published, sent) }),
+    );
+  }
+  // Refusals are over once a deploy succeeds: the same refusal later is announced again.
+  const kept = (published ?? []).filter(
+    (e) => !e.startsWith("deploy.refused/") && !e.startsWith("unmanaged-keys.found/refused/"),
+  );
+  const sent = await publishNotices(
+    topic,
+    news.userName,
+    publishTime(),
+    unpublished(news.notifications ?? [], kept),
+  );
+  const notified = keepEventIds(kept, sent);
+  return topic !== undefined || published !== undefined ? { ...news, notified } : news;
 }
 
 export const scheduleProvider: pulumi.dynamic.ResourceProvider = {
@@ -382,10 +529,11 @@ export const scheduleProvider: pulumi.dynamic.ResourceProvider = {
     return diffSchedule(olds, news);
   },
   async create(inputs: ScheduleState) {
-    return { id: `schedule-${inputs.userName}`, outs: inputs };
+    const id = `schedule-${inputs.userName}`;
+    return { id, outs: await applySchedule(id, undefined, inputs) };
   },
-  async update(_id: string, _olds: ScheduleState, news: ScheduleState) {
-    return { outs: news };
+  async update(id: string, olds: ScheduleState, news: ScheduleState) {
+    return { outs: await applySchedule(id, olds, news) };
   },
 };
 
@@ -419,6 +567,12 @@ export interface RotationScheduleArgs {
   unmanagedKeys?: pulumi.Input<UnmanagedKeysPolicy>;
   /** Seconds to wait until a new key works (STS GetCallerIdentity signed with it). Default 60; 0 skips; max 900. */
   verifyTimeoutSeconds?: pulumi.Input<number>;
+  /**
+   * ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON
+   * message per event that needs a person or records a change (docs/notifications.md). Published
+   * by `pulumi up`, never by a preview; the deployer needs `sns:Publish` on it. Default: none.
+   */
+  notifySnsTopicArn?: pulumi.Input<string>;
 }
 
 export class RotationSchedule extends KeyRotationResource {
@@ -430,6 +584,13 @@ export class RotationSchedule extends KeyRotationResource {
   declare public readonly maxAgeDays: pulumi.Output<number>;
 
   constructor(name: string, args: RotationScheduleArgs, opts?: pulumi.CustomResourceOptions) {
-    super(SCHEDULE_TYPE, name, { ...args, plan: undefined, events: undefined }, opts);
+    // With notifications, the check learns whether this is a preview (it publishes nothing then).
+    const dryRun = args.notifySnsTopicArn !== undefined ? { [DRY_RUN_INPUT]: pulumi.runtime.isDryRun() } : {};
+    super(
+      SCHEDULE_TYPE,
+      name,
+      { ...args, ...dryRun, plan: undefined, events: undefined, notified: undefined },
+      opts,
+    );
   }
 }

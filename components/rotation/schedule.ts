@@ -99,6 +99,14 @@ export interface PlanEvent {
   slot: Slot;
   generation: number;
   message: string;
+  /** The key the event is about, when IAM lists it: the waiting key of a `wait`, the adopted key of an `adopt`. */
+  accessKeyId?: string;
+  /** For a `wait`: what waits (the key's deletion before a rotation, or its deactivation). */
+  waitsFor?: "delete" | "deactivate";
+  /** For a `wait`: the key's last use, which makes it wait. */
+  use?: KeyUse;
+  /** For a `wait`: ISO-8601, the end of the guard window; the first deploy after it goes on. */
+  until?: string;
 }
 
 /** What GetAccessKeyLastUsed reports of a key. */
@@ -227,6 +235,7 @@ function adopt(draft: Draft, slot: Slot, key: ObservedKey): void {
     kind: "adopt",
     slot,
     generation: 0,
+    accessKeyId: key.accessKeyId,
     message: `adopted pre-existing key ${key.accessKeyId} into slot ${slot}; it is retired on the schedule`,
   });
 }
@@ -260,6 +269,7 @@ function onboard(observed: readonly ObservedKey[], at: Date, settings: RotationS
         kind: "adopt",
         slot: "a",
         generation: 0,
+        accessKeyId: replacesKeyId,
         message: `adopted pre-existing key ${replacesKeyId} into slot a; it is deleted now to make room for the new key`,
       });
     }
@@ -363,6 +373,10 @@ function rotateIfDue(draft: Draft, at: Date, settings: RotationSettings, facts: 
       kind: "wait",
       slot: target,
       generation: replaced.generation,
+      accessKeyId: replacedId,
+      waitsFor: "delete",
+      use,
+      until: busyUntil.toISOString(),
       message:
         `rotation waits: ${usedText(replacedId, use)}, within deletionGuardHours ${settings.deletionGuardHours}; ` +
         `${replacedId} is deleted and a new key created in slot ${target} by the first deploy after ${busyUntil.toISOString()} ` +
@@ -402,6 +416,10 @@ function retirePredecessor(draft: Draft, at: Date, settings: RotationSettings, f
       kind: "wait",
       slot,
       generation: predecessor.generation,
+      accessKeyId: id,
+      waitsFor: "deactivate",
+      use,
+      until: busyUntil.toISOString(),
       message:
         `deactivation waits: ${usedText(id, use)}, within deletionGuardHours ${settings.deletionGuardHours}; ` +
         `it is deactivated by the first deploy after ${busyUntil.toISOString()} without a use (move that application to the current key)`,

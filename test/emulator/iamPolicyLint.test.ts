@@ -27,9 +27,18 @@ function parliament(docs: unknown[]): unknown[][] {
 }
 
 describe("iam-policy documents pass parliament", () => {
-  it("deployer (with and without secrets, any account or one) and audit: no findings", () => {
+  it("deployer (with and without secrets and SNS topics, any account or one) and audit: no findings", () => {
     const requests: PolicyRequest[] = [
       { for: "deployer", users: ["ci-deployer", "app"], secrets: ["ci/key"], account: "123456789012" },
+      {
+        for: "deployer",
+        users: ["a"],
+        secrets: [],
+        topics: [
+          "arn:aws:sns:eu-west-1:123456789012:key-rotation",
+          "arn:aws:sns:us-east-1:123456789012:key-rotation.fifo",
+        ],
+      },
       { for: "deployer", users: ["a"], secrets: [] },
       {
         for: "deployer",
@@ -38,7 +47,7 @@ describe("iam-policy documents pass parliament", () => {
       },
       { for: "audit", users: [], secrets: [] },
     ];
-    assert.deepStrictEqual(parliament(requests.map(iamPolicy)), [[], [], [], []]);
+    assert.deepStrictEqual(parliament(requests.map(iamPolicy)), [[], [], [], [], []]);
   });
 
   it("rotation-role and audit-role: the role's, the trust and the deployer's policies, no findings", () => {

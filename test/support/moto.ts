@@ -25,6 +25,8 @@ export function emulatorEnv(endpoint: string): Record<string, string> {
     AWS_ENDPOINT_URL_IAM: endpoint,
     AWS_ENDPOINT_URL_STS: endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
+    AWS_ENDPOINT_URL_SNS: endpoint,
+    AWS_ENDPOINT_URL_SQS: endpoint,
     AWS_ACCESS_KEY_ID: "AKIAEMULATORADMIN000",
     AWS_SECRET_ACCESS_KEY: "emulator-dummy-secret-not-a-real-key",
     AWS_REGION: "us-east-1",

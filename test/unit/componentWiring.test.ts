@@ -171,6 +171,31 @@ describe("RotatingAccessKey wiring (Pulumi mocks)", () => {
     assert.strictEqual(await output(key.previousAccessKeyId), "AKIAMOCKA00000000001");
   });
 
+  it("passes notifySnsTopicArn to the schedule (with whether this is a preview) and to each key", async () => {
+    plan = {
+      current: "b",
+      a: slot(1, "2027-01-01T00:00:00.000Z", "Active"),
+      b: slot(2, "2027-01-31T00:00:00.000Z", "Active"),
+      nextRotationDate: "2027-03-02T00:00:00.000Z",
+    };
+    const topic = "arn:aws:sns:us-east-1:123456789012:key-rotation";
+    const key = new RotatingAccessKey("svc3", { userName: "svc3-user", notifySnsTopicArn: topic });
+    await output(key.keys);
+    const inputs = (name: string) => registered.find((r) => r.name === name)?.inputs ?? {};
+    assert.deepStrictEqual(
+      [inputs("svc3-schedule").notifySnsTopicArn, inputs("svc3-schedule").dryRun],
+      [topic, false],
+    );
+    assert.deepStrictEqual(
+      [inputs("svc3-a").notifySnsTopicArn, inputs("svc3-b").notifySnsTopicArn],
+      [topic, topic],
+    );
+    const component = registered.find(
+      (r) => r.name === "svc3" && r.type === "keyrotation:iam:RotatingAccessKey",
+    );
+    assert.strictEqual(component?.inputs.notifySnsTopicArn, topic);
+  });
+
   it("wraps the secret access key as a Pulumi secret, and keeps it out of `keys`", async () => {
     plan = {
       current: "a",
@@ -248,6 +273,12 @@ describe("RotatingAccessKey wiring (Pulumi mocks)", () => {
     ],
     ["unknown unmanagedKeys", { unmanagedKeys: "ignore" }, "unmanagedKeys", 'got "ignore"'],
     ["empty userName", { userName: "" }, "userName", "userName is empty"],
+    [
+      "a notifySnsTopicArn that is not a topic ARN",
+      { notifySnsTopicArn: "arn:aws:sqs:us-east-1:123456789012:q" },
+      "notifySnsTopicArn",
+      'notifySnsTopicArn "arn:aws:sqs:us-east-1:123456789012:q" is not the ARN of an SNS topic: set notifySnsTopicArn to arn:aws:sns:<region>:<12-digit account>:<topic name>',
+    ],
   ];
   for (const [name, over, property, fragment] of bad) {
     it(`refuses ${name} before any resource is registered`, () => {

@@ -83,6 +83,43 @@ describe("iam-policy", () => {
     );
   });
 
+  it("with --sns-topic: sns:Publish on exactly those topics (notifySnsTopicArn), each once", () => {
+    const topic = "arn:aws:sns:eu-west-1:123456789012:key-rotation";
+    const fifo = "arn:aws:sns:eu-west-1:123456789012:key-rotation.fifo";
+    const doc = iamPolicy({ for: "deployer", users: ["a"], secrets: [], topics: [topic, fifo, topic] });
+    assert.deepStrictEqual(
+      doc.Statement.map((s) => s.Sid),
+      ["RotateAccessKeys", "TagKeySlots", "PublishNotifications"],
+    );
+    assert.deepStrictEqual(doc.Statement[2], {
+      Sid: "PublishNotifications",
+      Effect: "Allow",
+      Action: ["sns:Publish"],
+      Resource: [topic, fifo],
+    });
+    const printed = run(["--users", "a", "--sns-topic", topic]);
+    assert.strictEqual(printed.code, 0, printed.stderr);
+    assert.deepStrictEqual(JSON.parse(printed.stdout).Statement[2].Resource, [topic]);
+    // The provider assumes the member account's role for the publish too: the role's policy has it.
+    const role = run([
+      "--for",
+      "rotation-role",
+      "--accounts",
+      "111111111111",
+      "--users",
+      "a",
+      "--trusted-principal",
+      "arn:aws:iam::999999999999:role/ci-deployer",
+      "--sns-topic",
+      topic,
+    ]);
+    assert.strictEqual(role.code, 0, role.stderr);
+    assert.deepStrictEqual(
+      JSON.parse(role.stdout).rolePolicy,
+      iamPolicy({ for: "deployer", users: ["a"], secrets: [], topics: [topic] }),
+    );
+  });
+
   it("the audit's policy: listing and the credential report on *, key reads on users", () => {
     assert.deepStrictEqual(
       iamPolicy({ for: "audit", users: [], secrets: [], account: "123456789012" }).Statement,
@@ -117,6 +154,10 @@ describe("iam-policy", () => {
       [["--users", "bad name"], /--users: "bad name" is not a valid IAM user name/],
       [["--users", "a", "--account", "12"], /--account must be a 12-digit AWS account id; got "12"/],
       [["--for", "everyone"], /--for must be deployer, audit, rotation-role or audit-role, not "everyone"/],
+      [
+        ["--users", "a", "--sns-topic", "arn:aws:sqs:us-east-1:123456789012:q"],
+        /--sns-topic "arn:aws:sqs:us-east-1:123456789012:q" is not the ARN of an SNS topic: set --sns-topic to arn:aws:sns:<region>:<12-digit account>:<topic name>/,
+      ],
       [["--nope"], /Unknown option '--nope'/],
     ];
     for (const [argv, message] of table) {
@@ -251,7 +292,7 @@ describe("iam-policy for roles in member accounts", () => {
     ],
     [
       ["--for", "audit-role", "--trusted-principal", deployer, "--users", "a"],
-      "--users and --secret apply to rotation-role, not audit-role",
+      "--users, --secret and --sns-topic apply to rotation-role, not audit-role",
     ],
     [
       ["--for", "audit-role", "--trusted-principal", deployer, "--account", "111111111111"],

@@ -33,6 +33,16 @@ describe("package", () => {
     }
     assert.strictEqual(api.ROTATING_ACCESS_KEY_TOKEN, "keyrotation:iam:RotatingAccessKey");
     assert.strictEqual(api.ACCESS_KEY_TOKEN, "keyrotation:iam:AccessKey");
+    assert.strictEqual(api.MESSAGE_VERSION, 1);
+    assert.deepStrictEqual(api.NOTICE_TYPES, [
+      "key.created",
+      "key.deactivated",
+      "key.deleted",
+      "retirement.waiting",
+      "age.nearing-limit",
+      "deploy.refused",
+      "unmanaged-keys.found",
+    ]);
     assert.ok(fs.existsSync(path.join(ROOT, "dist", "components", "index.d.ts")));
   });
 

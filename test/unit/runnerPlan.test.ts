@@ -123,6 +123,48 @@ describe("runner plan", () => {
     });
   });
 
+  it("passes notifySnsTopicArn on: stack-wide, per account and per user, validated like the ready project", () => {
+    const topic = (name: string) => `arn:aws:sns:eu-west-1:${A}:${name}`;
+    const plan = planRun(
+      config({
+        "aws-key-rotation:users": ["u1", "u2"],
+        "aws-key-rotation:stagger": false,
+        "aws-key-rotation:notifySnsTopicArn": topic("global"),
+        "aws-key-rotation:userSettings": { u2: { notifySnsTopicArn: topic("u2") } },
+        "aws-key-rotation:roleName": "R",
+        "aws-key-rotation:accounts": [{ id: A, notifySnsTopicArn: topic("account"), users: ["a1"] }],
+      }),
+      { prefix: "kr", maxUsersPerStack: 10, existing: none },
+    );
+    assert.deepStrictEqual(
+      plan.stacks.map((s) => s.config),
+      [
+        {
+          "aws-key-rotation:stagger": false,
+          "aws-key-rotation:notifySnsTopicArn": topic("global"),
+          "aws-key-rotation:roleName": "R",
+          "aws-key-rotation:accounts": [{ id: A, notifySnsTopicArn: topic("account"), users: ["a1"] }],
+        },
+        {
+          "aws-key-rotation:stagger": false,
+          "aws-key-rotation:notifySnsTopicArn": topic("global"),
+          "aws-key-rotation:roleName": "R",
+          "aws-key-rotation:users": ["u1", "u2"],
+          "aws-key-rotation:userSettings": { u2: { notifySnsTopicArn: topic("u2") } },
+        },
+      ],
+    );
+    assert.throws(
+      () =>
+        planRun(config({ "aws-key-rotation:users": ["u1"], "aws-key-rotation:notifySnsTopicArn": "t" }), {
+          prefix: "kr",
+          maxUsersPerStack: 10,
+          existing: none,
+        }),
+      /aws-key-rotation:notifySnsTopicArn "t" is not the ARN of an SNS topic/,
+    );
+  });
+
   const bad: [string, unknown, RegExp][] = [
     ["no config map", { users: ["a"] }, /--config runner.yaml has no config: map/],
     [

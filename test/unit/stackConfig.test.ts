@@ -177,7 +177,7 @@ describe("stack config: the accounts form", () => {
       "an unknown field",
       [{ id: A, roleName: "R", users: ["alice"], role: "x" }],
       [
-        "aws-key-rotation:accounts[0].role is not a field of an account; use id, name, roleArn, roleName, externalId, users, userSettings.",
+        "aws-key-rotation:accounts[0].role is not a field of an account; use id, name, roleArn, roleName, externalId, users, userSettings, notifySnsTopicArn.",
       ],
     ],
     [
@@ -231,4 +231,88 @@ describe("stack config: the accounts form", () => {
       [`${A}/alice`, `${B}/alice`],
     );
   });
+});
+
+describe("stack config: notifySnsTopicArn", () => {
+  const T = (name: string) => `arn:aws:sns:eu-west-1:${A}:${name}`;
+  const topicOf = (plan: ReturnType<typeof planStack>) =>
+    Object.fromEntries(
+      [...plan.users, ...plan.accounts.flatMap((a) => a.users)].map((u) => [
+        u.name,
+        u.args.notifySnsTopicArn,
+      ]),
+    );
+
+  it("the user's own topic wins over the account's, which wins over the stack-wide one; \"\" turns it off", () => {
+    const plan = planStack({
+      notifySnsTopicArn: T("global"),
+      roleName: "R",
+      users: ["alice", "bob", "carol"],
+      userSettings: { bob: { notifySnsTopicArn: T("bob") }, carol: { notifySnsTopicArn: "" } },
+      accounts: [
+        {
+          id: A,
+          notifySnsTopicArn: T("account"),
+          users: ["dave", "erin"],
+          userSettings: { erin: { notifySnsTopicArn: T("erin") } },
+        },
+        { id: B, users: ["frank"] },
+        { id: "333333333333", notifySnsTopicArn: "", users: ["grace"] },
+      ],
+    });
+    assert.deepStrictEqual(topicOf(plan), {
+      alice: T("global"),
+      bob: T("bob"),
+      carol: undefined,
+      [`${A}/dave`]: T("account"),
+      [`${A}/erin`]: T("erin"),
+      [`${B}/frank`]: T("global"),
+      "333333333333/grace": undefined,
+    });
+    assert.strictEqual("notifySnsTopicArn" in plan.users[2].args, false);
+  });
+
+  it("without any topic, no user has one", () => {
+    assert.deepStrictEqual(topicOf(planStack({ users: ["alice"] })), { alice: undefined });
+  });
+
+  const bad: [string, StackConfigInput, string][] = [
+    [
+      "stack-wide",
+      { users: ["alice"], notifySnsTopicArn: "topic" },
+      `aws-key-rotation:notifySnsTopicArn "topic"`,
+    ],
+    [
+      "per user",
+      {
+        users: ["alice"],
+        userSettings: { alice: { notifySnsTopicArn: "arn:aws:sqs:eu-west-1:111111111111:q" } },
+      },
+      `aws-key-rotation:userSettings.alice.notifySnsTopicArn "arn:aws:sqs:eu-west-1:111111111111:q"`,
+    ],
+    [
+      "per account",
+      { roleName: "R", accounts: [{ id: A, notifySnsTopicArn: 7, users: ["alice"] }] },
+      `aws-key-rotation:accounts[0] (account ${A}).notifySnsTopicArn a number`,
+    ],
+    [
+      "per user in an account",
+      {
+        roleName: "R",
+        accounts: [{ id: A, users: ["alice"], userSettings: { alice: { notifySnsTopicArn: "x" } } }],
+      },
+      `aws-key-rotation:accounts[0].userSettings.alice.notifySnsTopicArn "x"`,
+    ],
+  ];
+  for (const [where, config, named] of bad) {
+    it(`a bad topic ${where} fails, naming the setting and the fix`, () => {
+      assert.throws(
+        () => planStack(config),
+        (err: Error) =>
+          err.message.startsWith("Invalid stack config:\n") &&
+          err.message.includes(`${named} is not the ARN of an SNS topic: set `) &&
+          err.message.includes("arn:aws:sns:<region>:<12-digit account>:<topic name>"),
+      );
+    });
+  }
 });

@@ -30,6 +30,8 @@ type AccessKey struct {
 	Generation pulumi.IntOutput `pulumi:"generation"`
 	// Set at check when an earlier, interrupted create of the same slot and generation left a key or an intent on the user: what this create will clean up. Empty otherwise.
 	Interrupted pulumi.StringPtrOutput `pulumi:"interrupted"`
+	// ARN of an SNS topic told when the key is created, deactivated and deleted (one JSON message each). Default: none.
+	NotifySnsTopicArn pulumi.StringOutput `pulumi:"notifySnsTopicArn"`
 	// Delete this pre-existing key of the user (after the last-used guard) before creating the new one. Default: none.
 	ReplacesAccessKeyId pulumi.StringPtrOutput `pulumi:"replacesAccessKeyId"`
 	// The secret access key (a secret). Empty for an adopted key.
@@ -123,6 +125,8 @@ type accessKeyArgs struct {
 	ForceDelete *bool `pulumi:"forceDelete"`
 	// Generation number within the slot; changing it replaces the key (a rotation). Default 0.
 	Generation *int `pulumi:"generation"`
+	// ARN of an SNS topic told when the key is created, deactivated and deleted (one JSON message each). Default: none.
+	NotifySnsTopicArn *string `pulumi:"notifySnsTopicArn"`
 	// Delete this pre-existing key of the user (after the last-used guard) before creating the new one. Default: none.
 	ReplacesAccessKeyId *string `pulumi:"replacesAccessKeyId"`
 	// Slot `a` or `b` of a RotatingAccessKey; empty for a standalone key. Changing it replaces the key.
@@ -145,6 +149,8 @@ type AccessKeyArgs struct {
 	ForceDelete pulumi.BoolPtrInput
 	// Generation number within the slot; changing it replaces the key (a rotation). Default 0.
 	Generation pulumi.IntPtrInput
+	// ARN of an SNS topic told when the key is created, deactivated and deleted (one JSON message each). Default: none.
+	NotifySnsTopicArn pulumi.StringPtrInput
 	// Delete this pre-existing key of the user (after the last-used guard) before creating the new one. Default: none.
 	ReplacesAccessKeyId pulumi.StringPtrInput
 	// Slot `a` or `b` of a RotatingAccessKey; empty for a standalone key. Changing it replaces the key.
@@ -277,6 +283,11 @@ func (o AccessKeyOutput) Generation() pulumi.IntOutput {
 // Set at check when an earlier, interrupted create of the same slot and generation left a key or an intent on the user: what this create will clean up. Empty otherwise.
 func (o AccessKeyOutput) Interrupted() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *AccessKey) pulumi.StringPtrOutput { return v.Interrupted }).(pulumi.StringPtrOutput)
+}
+
+// ARN of an SNS topic told when the key is created, deactivated and deleted (one JSON message each). Default: none.
+func (o AccessKeyOutput) NotifySnsTopicArn() pulumi.StringOutput {
+	return o.ApplyT(func(v *AccessKey) pulumi.StringOutput { return v.NotifySnsTopicArn }).(pulumi.StringOutput)
 }
 
 // Delete this pre-existing key of the user (after the last-used guard) before creating the new one. Default: none.

@@ -87,6 +87,8 @@ type rotatingAccessKeyArgs struct {
 	ForceDelete *bool `pulumi:"forceDelete"`
 	// No key stays Active past this age, even during the overlap. Default 90; 2 to 3650.
 	MaxAgeDays *int `pulumi:"maxAgeDays"`
+	// ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
+	NotifySnsTopicArn *string `pulumi:"notifySnsTopicArn"`
 	// Days the previous key stays Active after a new key is created; at most `rotationDays - 1`. Default 7; 0 to 364.
 	OverlapDays *int `pulumi:"overlapDays"`
 	// Days between new keys. `rotationDays + overlapDays` must be below `maxAgeDays`. Default 30; 1 to 365.
@@ -113,6 +115,8 @@ type RotatingAccessKeyArgs struct {
 	ForceDelete pulumi.BoolPtrInput
 	// No key stays Active past this age, even during the overlap. Default 90; 2 to 3650.
 	MaxAgeDays pulumi.IntPtrInput
+	// ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
+	NotifySnsTopicArn pulumi.StringPtrInput
 	// Days the previous key stays Active after a new key is created; at most `rotationDays - 1`. Default 7; 0 to 364.
 	OverlapDays pulumi.IntPtrInput
 	// Days between new keys. `rotationDays + overlapDays` must be below `maxAgeDays`. Default 30; 1 to 365.

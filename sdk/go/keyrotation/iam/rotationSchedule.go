@@ -24,10 +24,18 @@ type RotationSchedule struct {
 	ForceDelete pulumi.BoolOutput `pulumi:"forceDelete"`
 	// No key stays Active past this age, even during the overlap. Default 90; 2 to 3650.
 	MaxAgeDays pulumi.IntOutput `pulumi:"maxAgeDays"`
+	// With `notifySnsTopicArn`: what this deploy's plan announces (type, event id, key id, details), published by the update.
+	Notifications pulumi.ArrayOutput `pulumi:"notifications"`
+	// The event ids already published to `notifySnsTopicArn`, so that a repeated deploy does not send them again.
+	Notified pulumi.StringArrayOutput `pulumi:"notified"`
+	// ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
+	NotifySnsTopicArn pulumi.StringPtrOutput `pulumi:"notifySnsTopicArn"`
 	// Days the previous key stays Active after a new key is created; at most `rotationDays - 1`. Default 7; 0 to 364.
 	OverlapDays pulumi.IntOutput `pulumi:"overlapDays"`
 	// What each slot holds after this deploy, which slot is current, and the next rotation date.
 	Plan pulumi.AnyOutput `pulumi:"plan"`
+	// With `notifySnsTopicArn`, at an update: why the deploy is refused (property, reason, notices); the update publishes it, then fails.
+	Refusal pulumi.AnyOutput `pulumi:"refusal"`
 	// Days between new keys. `rotationDays + overlapDays` must be below `maxAgeDays`. Default 30; 1 to 365.
 	RotationDays pulumi.IntOutput `pulumi:"rotationDays"`
 	// Rotate the user's first key this many days early, so that users configured together do not all rotate on the same day; at most `rotationDays - 1`. Default 0; 0 to 364.
@@ -119,6 +127,8 @@ type rotationScheduleArgs struct {
 	ForceDelete *bool `pulumi:"forceDelete"`
 	// No key stays Active past this age, even during the overlap. Default 90; 2 to 3650.
 	MaxAgeDays *int `pulumi:"maxAgeDays"`
+	// ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
+	NotifySnsTopicArn *string `pulumi:"notifySnsTopicArn"`
 	// Days the previous key stays Active after a new key is created; at most `rotationDays - 1`. Default 7; 0 to 364.
 	OverlapDays *int `pulumi:"overlapDays"`
 	// Days between new keys. `rotationDays + overlapDays` must be below `maxAgeDays`. Default 30; 1 to 365.
@@ -141,6 +151,8 @@ type RotationScheduleArgs struct {
 	ForceDelete pulumi.BoolPtrInput
 	// No key stays Active past this age, even during the overlap. Default 90; 2 to 3650.
 	MaxAgeDays pulumi.IntPtrInput
+	// ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
+	NotifySnsTopicArn pulumi.StringPtrInput
 	// Days the previous key stays Active after a new key is created; at most `rotationDays - 1`. Default 7; 0 to 364.
 	OverlapDays pulumi.IntPtrInput
 	// Days between new keys. `rotationDays + overlapDays` must be below `maxAgeDays`. Default 30; 1 to 365.
@@ -262,6 +274,21 @@ func (o RotationScheduleOutput) MaxAgeDays() pulumi.IntOutput {
 	return o.ApplyT(func(v *RotationSchedule) pulumi.IntOutput { return v.MaxAgeDays }).(pulumi.IntOutput)
 }
 
+// With `notifySnsTopicArn`: what this deploy's plan announces (type, event id, key id, details), published by the update.
+func (o RotationScheduleOutput) Notifications() pulumi.ArrayOutput {
+	return o.ApplyT(func(v *RotationSchedule) pulumi.ArrayOutput { return v.Notifications }).(pulumi.ArrayOutput)
+}
+
+// The event ids already published to `notifySnsTopicArn`, so that a repeated deploy does not send them again.
+func (o RotationScheduleOutput) Notified() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *RotationSchedule) pulumi.StringArrayOutput { return v.Notified }).(pulumi.StringArrayOutput)
+}
+
+// ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
+func (o RotationScheduleOutput) NotifySnsTopicArn() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RotationSchedule) pulumi.StringPtrOutput { return v.NotifySnsTopicArn }).(pulumi.StringPtrOutput)
+}
+
 // Days the previous key stays Active after a new key is created; at most `rotationDays - 1`. Default 7; 0 to 364.
 func (o RotationScheduleOutput) OverlapDays() pulumi.IntOutput {
 	return o.ApplyT(func(v *RotationSchedule) pulumi.IntOutput { return v.OverlapDays }).(pulumi.IntOutput)
@@ -270,6 +297,11 @@ func (o RotationScheduleOutput) OverlapDays() pulumi.IntOutput {
 // What each slot holds after this deploy, which slot is current, and the next rotation date.
 func (o RotationScheduleOutput) Plan() pulumi.AnyOutput {
 	return o.ApplyT(func(v *RotationSchedule) pulumi.AnyOutput { return v.Plan }).(pulumi.AnyOutput)
+}
+
+// With `notifySnsTopicArn`, at an update: why the deploy is refused (property, reason, notices); the update publishes it, then fails.
+func (o RotationScheduleOutput) Refusal() pulumi.AnyOutput {
+	return o.ApplyT(func(v *RotationSchedule) pulumi.AnyOutput { return v.Refusal }).(pulumi.AnyOutput)
 }
 
 // Days between new keys. `rotationDays + overlapDays` must be below `maxAgeDays`. Default 30; 1 to 365.

@@ -24,6 +24,7 @@ class AccessKeyArgs:
                  deletion_guard_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  force_delete: pulumi.Input[Optional[_builtins.bool]] = None,
                  generation: pulumi.Input[Optional[_builtins.int]] = None,
+                 notify_sns_topic_arn: pulumi.Input[Optional[_builtins.str]] = None,
                  replaces_access_key_id: pulumi.Input[Optional[_builtins.str]] = None,
                  slot: pulumi.Input[Optional[_builtins.str]] = None,
                  status: pulumi.Input[Optional[_builtins.str]] = None,
@@ -36,6 +37,7 @@ class AccessKeyArgs:
         :param pulumi.Input[_builtins.int] deletion_guard_hours: Refuse to delete the key when GetAccessKeyLastUsed shows a use within this many hours. Default 24; 0 to 8760.
         :param pulumi.Input[_builtins.bool] force_delete: Delete the key even when it was used within `deletionGuardHours`. Default false.
         :param pulumi.Input[_builtins.int] generation: Generation number within the slot; changing it replaces the key (a rotation). Default 0.
+        :param pulumi.Input[_builtins.str] notify_sns_topic_arn: ARN of an SNS topic told when the key is created, deactivated and deleted (one JSON message each). Default: none.
         :param pulumi.Input[_builtins.str] replaces_access_key_id: Delete this pre-existing key of the user (after the last-used guard) before creating the new one. Default: none.
         :param pulumi.Input[_builtins.str] slot: Slot `a` or `b` of a RotatingAccessKey; empty for a standalone key. Changing it replaces the key.
         :param pulumi.Input[_builtins.str] status: `Active` (default) or `Inactive`. Changing it is an in-place UpdateAccessKey.
@@ -56,6 +58,8 @@ class AccessKeyArgs:
             generation = 0
         if generation is not None:
             pulumi.set(__self__, "generation", generation)
+        if notify_sns_topic_arn is not None:
+            pulumi.set(__self__, "notify_sns_topic_arn", notify_sns_topic_arn)
         if replaces_access_key_id is not None:
             pulumi.set(__self__, "replaces_access_key_id", replaces_access_key_id)
         if slot is None:
@@ -132,6 +136,18 @@ class AccessKeyArgs:
         pulumi.set(self, "generation", value)
 
     @_builtins.property
+    @pulumi.getter(name="notifySnsTopicArn")
+    def notify_sns_topic_arn(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        ARN of an SNS topic told when the key is created, deactivated and deleted (one JSON message each). Default: none.
+        """
+        return pulumi.get(self, "notify_sns_topic_arn")
+
+    @notify_sns_topic_arn.setter
+    def notify_sns_topic_arn(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "notify_sns_topic_arn", value)
+
+    @_builtins.property
     @pulumi.getter(name="replacesAccessKeyId")
     def replaces_access_key_id(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -190,6 +206,7 @@ class AccessKey(pulumi.CustomResource):
                  deletion_guard_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  force_delete: pulumi.Input[Optional[_builtins.bool]] = None,
                  generation: pulumi.Input[Optional[_builtins.int]] = None,
+                 notify_sns_topic_arn: pulumi.Input[Optional[_builtins.str]] = None,
                  replaces_access_key_id: pulumi.Input[Optional[_builtins.str]] = None,
                  slot: pulumi.Input[Optional[_builtins.str]] = None,
                  status: pulumi.Input[Optional[_builtins.str]] = None,
@@ -205,6 +222,7 @@ class AccessKey(pulumi.CustomResource):
         :param pulumi.Input[_builtins.int] deletion_guard_hours: Refuse to delete the key when GetAccessKeyLastUsed shows a use within this many hours. Default 24; 0 to 8760.
         :param pulumi.Input[_builtins.bool] force_delete: Delete the key even when it was used within `deletionGuardHours`. Default false.
         :param pulumi.Input[_builtins.int] generation: Generation number within the slot; changing it replaces the key (a rotation). Default 0.
+        :param pulumi.Input[_builtins.str] notify_sns_topic_arn: ARN of an SNS topic told when the key is created, deactivated and deleted (one JSON message each). Default: none.
         :param pulumi.Input[_builtins.str] replaces_access_key_id: Delete this pre-existing key of the user (after the last-used guard) before creating the new one. Default: none.
         :param pulumi.Input[_builtins.str] slot: Slot `a` or `b` of a RotatingAccessKey; empty for a standalone key. Changing it replaces the key.
         :param pulumi.Input[_builtins.str] status: `Active` (default) or `Inactive`. Changing it is an in-place UpdateAccessKey.
@@ -239,6 +257,7 @@ class AccessKey(pulumi.CustomResource):
                  deletion_guard_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  force_delete: pulumi.Input[Optional[_builtins.bool]] = None,
                  generation: pulumi.Input[Optional[_builtins.int]] = None,
+                 notify_sns_topic_arn: pulumi.Input[Optional[_builtins.str]] = None,
                  replaces_access_key_id: pulumi.Input[Optional[_builtins.str]] = None,
                  slot: pulumi.Input[Optional[_builtins.str]] = None,
                  status: pulumi.Input[Optional[_builtins.str]] = None,
@@ -263,6 +282,7 @@ class AccessKey(pulumi.CustomResource):
             if generation is None:
                 generation = 0
             __props__.__dict__["generation"] = generation
+            __props__.__dict__["notify_sns_topic_arn"] = notify_sns_topic_arn
             __props__.__dict__["replaces_access_key_id"] = replaces_access_key_id
             if slot is None:
                 slot = ''
@@ -311,6 +331,7 @@ class AccessKey(pulumi.CustomResource):
         __props__.__dict__["force_delete"] = None
         __props__.__dict__["generation"] = None
         __props__.__dict__["interrupted"] = None
+        __props__.__dict__["notify_sns_topic_arn"] = None
         __props__.__dict__["replaces_access_key_id"] = None
         __props__.__dict__["secret_access_key"] = None
         __props__.__dict__["slot"] = None
@@ -380,6 +401,14 @@ class AccessKey(pulumi.CustomResource):
         Set at check when an earlier, interrupted create of the same slot and generation left a key or an intent on the user: what this create will clean up. Empty otherwise.
         """
         return pulumi.get(self, "interrupted")
+
+    @_builtins.property
+    @pulumi.getter(name="notifySnsTopicArn")
+    def notify_sns_topic_arn(self) -> pulumi.Output[_builtins.str]:
+        """
+        ARN of an SNS topic told when the key is created, deactivated and deleted (one JSON message each). Default: none.
+        """
+        return pulumi.get(self, "notify_sns_topic_arn")
 
     @_builtins.property
     @pulumi.getter(name="replacesAccessKeyId")

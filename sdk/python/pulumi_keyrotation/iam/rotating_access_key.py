@@ -25,6 +25,7 @@ class RotatingAccessKeyArgs:
                  deletion_guard_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  force_delete: pulumi.Input[Optional[_builtins.bool]] = None,
                  max_age_days: pulumi.Input[Optional[_builtins.int]] = None,
+                 notify_sns_topic_arn: pulumi.Input[Optional[_builtins.str]] = None,
                  overlap_days: pulumi.Input[Optional[_builtins.int]] = None,
                  rotation_days: pulumi.Input[Optional[_builtins.int]] = None,
                  secrets_manager_secret_id: pulumi.Input[Optional[_builtins.str]] = None,
@@ -39,6 +40,7 @@ class RotatingAccessKeyArgs:
         :param pulumi.Input[_builtins.int] deletion_guard_hours: The last-used guard: a key used within this many hours is neither deactivated (unless the age limit requires it) nor deleted; the schedule waits instead. Default 24; 0 to 8760.
         :param pulumi.Input[_builtins.bool] force_delete: Deactivate and delete on schedule even when a key was used within `deletionGuardHours`. Default false.
         :param pulumi.Input[_builtins.int] max_age_days: No key stays Active past this age, even during the overlap. Default 90; 2 to 3650.
+        :param pulumi.Input[_builtins.str] notify_sns_topic_arn: ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
         :param pulumi.Input[_builtins.int] overlap_days: Days the previous key stays Active after a new key is created; at most `rotationDays - 1`. Default 7; 0 to 364.
         :param pulumi.Input[_builtins.int] rotation_days: Days between new keys. `rotationDays + overlapDays` must be below `maxAgeDays`. Default 30; 1 to 365.
         :param pulumi.Input[_builtins.str] secrets_manager_secret_id: Name or ARN of an AWS Secrets Manager secret that receives the current key as JSON before the previous key is deactivated; created (and tagged) when missing. Default: not published.
@@ -63,6 +65,8 @@ class RotatingAccessKeyArgs:
             max_age_days = 90
         if max_age_days is not None:
             pulumi.set(__self__, "max_age_days", max_age_days)
+        if notify_sns_topic_arn is not None:
+            pulumi.set(__self__, "notify_sns_topic_arn", notify_sns_topic_arn)
         if overlap_days is None:
             overlap_days = 7
         if overlap_days is not None:
@@ -147,6 +151,18 @@ class RotatingAccessKeyArgs:
         pulumi.set(self, "max_age_days", value)
 
     @_builtins.property
+    @pulumi.getter(name="notifySnsTopicArn")
+    def notify_sns_topic_arn(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
+        """
+        return pulumi.get(self, "notify_sns_topic_arn")
+
+    @notify_sns_topic_arn.setter
+    def notify_sns_topic_arn(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "notify_sns_topic_arn", value)
+
+    @_builtins.property
     @pulumi.getter(name="overlapDays")
     def overlap_days(self) -> pulumi.Input[Optional[_builtins.int]]:
         """
@@ -229,6 +245,7 @@ class RotatingAccessKey(pulumi.ComponentResource):
                  deletion_guard_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  force_delete: pulumi.Input[Optional[_builtins.bool]] = None,
                  max_age_days: pulumi.Input[Optional[_builtins.int]] = None,
+                 notify_sns_topic_arn: pulumi.Input[Optional[_builtins.str]] = None,
                  overlap_days: pulumi.Input[Optional[_builtins.int]] = None,
                  rotation_days: pulumi.Input[Optional[_builtins.int]] = None,
                  secrets_manager_secret_id: pulumi.Input[Optional[_builtins.str]] = None,
@@ -246,6 +263,7 @@ class RotatingAccessKey(pulumi.ComponentResource):
         :param pulumi.Input[_builtins.int] deletion_guard_hours: The last-used guard: a key used within this many hours is neither deactivated (unless the age limit requires it) nor deleted; the schedule waits instead. Default 24; 0 to 8760.
         :param pulumi.Input[_builtins.bool] force_delete: Deactivate and delete on schedule even when a key was used within `deletionGuardHours`. Default false.
         :param pulumi.Input[_builtins.int] max_age_days: No key stays Active past this age, even during the overlap. Default 90; 2 to 3650.
+        :param pulumi.Input[_builtins.str] notify_sns_topic_arn: ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
         :param pulumi.Input[_builtins.int] overlap_days: Days the previous key stays Active after a new key is created; at most `rotationDays - 1`. Default 7; 0 to 364.
         :param pulumi.Input[_builtins.int] rotation_days: Days between new keys. `rotationDays + overlapDays` must be below `maxAgeDays`. Default 30; 1 to 365.
         :param pulumi.Input[_builtins.str] secrets_manager_secret_id: Name or ARN of an AWS Secrets Manager secret that receives the current key as JSON before the previous key is deactivated; created (and tagged) when missing. Default: not published.
@@ -282,6 +300,7 @@ class RotatingAccessKey(pulumi.ComponentResource):
                  deletion_guard_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  force_delete: pulumi.Input[Optional[_builtins.bool]] = None,
                  max_age_days: pulumi.Input[Optional[_builtins.int]] = None,
+                 notify_sns_topic_arn: pulumi.Input[Optional[_builtins.str]] = None,
                  overlap_days: pulumi.Input[Optional[_builtins.int]] = None,
                  rotation_days: pulumi.Input[Optional[_builtins.int]] = None,
                  secrets_manager_secret_id: pulumi.Input[Optional[_builtins.str]] = None,
@@ -312,6 +331,7 @@ class RotatingAccessKey(pulumi.ComponentResource):
             if max_age_days is None:
                 max_age_days = 90
             __props__.__dict__["max_age_days"] = max_age_days
+            __props__.__dict__["notify_sns_topic_arn"] = notify_sns_topic_arn
             if overlap_days is None:
                 overlap_days = 7
             __props__.__dict__["overlap_days"] = overlap_days

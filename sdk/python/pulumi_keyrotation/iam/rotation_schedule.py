@@ -23,6 +23,7 @@ class RotationScheduleArgs:
                  deletion_guard_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  force_delete: pulumi.Input[Optional[_builtins.bool]] = None,
                  max_age_days: pulumi.Input[Optional[_builtins.int]] = None,
+                 notify_sns_topic_arn: pulumi.Input[Optional[_builtins.str]] = None,
                  overlap_days: pulumi.Input[Optional[_builtins.int]] = None,
                  rotation_days: pulumi.Input[Optional[_builtins.int]] = None,
                  stagger_days: pulumi.Input[Optional[_builtins.int]] = None,
@@ -35,6 +36,7 @@ class RotationScheduleArgs:
         :param pulumi.Input[_builtins.int] deletion_guard_hours: The last-used guard: a key used within this many hours is neither deactivated (unless the age limit requires it) nor deleted; the schedule waits instead. Default 24; 0 to 8760.
         :param pulumi.Input[_builtins.bool] force_delete: Deactivate and delete on schedule even when a key was used within `deletionGuardHours`. Default false.
         :param pulumi.Input[_builtins.int] max_age_days: No key stays Active past this age, even during the overlap. Default 90; 2 to 3650.
+        :param pulumi.Input[_builtins.str] notify_sns_topic_arn: ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
         :param pulumi.Input[_builtins.int] overlap_days: Days the previous key stays Active after a new key is created; at most `rotationDays - 1`. Default 7; 0 to 364.
         :param pulumi.Input[_builtins.int] rotation_days: Days between new keys. `rotationDays + overlapDays` must be below `maxAgeDays`. Default 30; 1 to 365.
         :param pulumi.Input[_builtins.int] stagger_days: Rotate the user's first key this many days early, so that users configured together do not all rotate on the same day; at most `rotationDays - 1`. Default 0; 0 to 364.
@@ -54,6 +56,8 @@ class RotationScheduleArgs:
             max_age_days = 90
         if max_age_days is not None:
             pulumi.set(__self__, "max_age_days", max_age_days)
+        if notify_sns_topic_arn is not None:
+            pulumi.set(__self__, "notify_sns_topic_arn", notify_sns_topic_arn)
         if overlap_days is None:
             overlap_days = 7
         if overlap_days is not None:
@@ -122,6 +126,18 @@ class RotationScheduleArgs:
     @max_age_days.setter
     def max_age_days(self, value: pulumi.Input[Optional[_builtins.int]]):
         pulumi.set(self, "max_age_days", value)
+
+    @_builtins.property
+    @pulumi.getter(name="notifySnsTopicArn")
+    def notify_sns_topic_arn(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
+        """
+        return pulumi.get(self, "notify_sns_topic_arn")
+
+    @notify_sns_topic_arn.setter
+    def notify_sns_topic_arn(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "notify_sns_topic_arn", value)
 
     @_builtins.property
     @pulumi.getter(name="overlapDays")
@@ -193,6 +209,7 @@ class RotationSchedule(pulumi.CustomResource):
                  deletion_guard_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  force_delete: pulumi.Input[Optional[_builtins.bool]] = None,
                  max_age_days: pulumi.Input[Optional[_builtins.int]] = None,
+                 notify_sns_topic_arn: pulumi.Input[Optional[_builtins.str]] = None,
                  overlap_days: pulumi.Input[Optional[_builtins.int]] = None,
                  rotation_days: pulumi.Input[Optional[_builtins.int]] = None,
                  stagger_days: pulumi.Input[Optional[_builtins.int]] = None,
@@ -208,6 +225,7 @@ class RotationSchedule(pulumi.CustomResource):
         :param pulumi.Input[_builtins.int] deletion_guard_hours: The last-used guard: a key used within this many hours is neither deactivated (unless the age limit requires it) nor deleted; the schedule waits instead. Default 24; 0 to 8760.
         :param pulumi.Input[_builtins.bool] force_delete: Deactivate and delete on schedule even when a key was used within `deletionGuardHours`. Default false.
         :param pulumi.Input[_builtins.int] max_age_days: No key stays Active past this age, even during the overlap. Default 90; 2 to 3650.
+        :param pulumi.Input[_builtins.str] notify_sns_topic_arn: ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
         :param pulumi.Input[_builtins.int] overlap_days: Days the previous key stays Active after a new key is created; at most `rotationDays - 1`. Default 7; 0 to 364.
         :param pulumi.Input[_builtins.int] rotation_days: Days between new keys. `rotationDays + overlapDays` must be below `maxAgeDays`. Default 30; 1 to 365.
         :param pulumi.Input[_builtins.int] stagger_days: Rotate the user's first key this many days early, so that users configured together do not all rotate on the same day; at most `rotationDays - 1`. Default 0; 0 to 364.
@@ -242,6 +260,7 @@ class RotationSchedule(pulumi.CustomResource):
                  deletion_guard_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  force_delete: pulumi.Input[Optional[_builtins.bool]] = None,
                  max_age_days: pulumi.Input[Optional[_builtins.int]] = None,
+                 notify_sns_topic_arn: pulumi.Input[Optional[_builtins.str]] = None,
                  overlap_days: pulumi.Input[Optional[_builtins.int]] = None,
                  rotation_days: pulumi.Input[Optional[_builtins.int]] = None,
                  stagger_days: pulumi.Input[Optional[_builtins.int]] = None,
@@ -266,6 +285,7 @@ class RotationSchedule(pulumi.CustomResource):
             if max_age_days is None:
                 max_age_days = 90
             __props__.__dict__["max_age_days"] = max_age_days
+            __props__.__dict__["notify_sns_topic_arn"] = notify_sns_topic_arn
             if overlap_days is None:
                 overlap_days = 7
             __props__.__dict__["overlap_days"] = overlap_days
@@ -285,7 +305,10 @@ class RotationSchedule(pulumi.CustomResource):
                 verify_timeout_seconds = 60
             __props__.__dict__["verify_timeout_seconds"] = verify_timeout_seconds
             __props__.__dict__["events"] = None
+            __props__.__dict__["notifications"] = None
+            __props__.__dict__["notified"] = None
             __props__.__dict__["plan"] = None
+            __props__.__dict__["refusal"] = None
         super(RotationSchedule, __self__).__init__(
             'keyrotation:iam:RotationSchedule',
             resource_name,
@@ -312,8 +335,12 @@ class RotationSchedule(pulumi.CustomResource):
         __props__.__dict__["events"] = None
         __props__.__dict__["force_delete"] = None
         __props__.__dict__["max_age_days"] = None
+        __props__.__dict__["notifications"] = None
+        __props__.__dict__["notified"] = None
+        __props__.__dict__["notify_sns_topic_arn"] = None
         __props__.__dict__["overlap_days"] = None
         __props__.__dict__["plan"] = None
+        __props__.__dict__["refusal"] = None
         __props__.__dict__["rotation_days"] = None
         __props__.__dict__["stagger_days"] = None
         __props__.__dict__["unmanaged_keys"] = None
@@ -360,6 +387,30 @@ class RotationSchedule(pulumi.CustomResource):
         return pulumi.get(self, "max_age_days")
 
     @_builtins.property
+    @pulumi.getter
+    def notifications(self) -> pulumi.Output[Optional[Sequence[Any]]]:
+        """
+        With `notifySnsTopicArn`: what this deploy's plan announces (type, event id, key id, details), published by the update.
+        """
+        return pulumi.get(self, "notifications")
+
+    @_builtins.property
+    @pulumi.getter
+    def notified(self) -> pulumi.Output[Optional[Sequence[_builtins.str]]]:
+        """
+        The event ids already published to `notifySnsTopicArn`, so that a repeated deploy does not send them again.
+        """
+        return pulumi.get(self, "notified")
+
+    @_builtins.property
+    @pulumi.getter(name="notifySnsTopicArn")
+    def notify_sns_topic_arn(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        ARN of an SNS topic (`arn:aws:sns:<region>:<12-digit account>:<name>`) that receives one JSON message per event that needs a person or records a change (docs/notifications.md); published by `pulumi up`, never by a preview. The deployer needs `sns:Publish` on it. Default: none.
+        """
+        return pulumi.get(self, "notify_sns_topic_arn")
+
+    @_builtins.property
     @pulumi.getter(name="overlapDays")
     def overlap_days(self) -> pulumi.Output[_builtins.int]:
         """
@@ -374,6 +425,14 @@ class RotationSchedule(pulumi.CustomResource):
         What each slot holds after this deploy, which slot is current, and the next rotation date.
         """
         return pulumi.get(self, "plan")
+
+    @_builtins.property
+    @pulumi.getter
+    def refusal(self) -> pulumi.Output[Optional[Any]]:
+        """
+        With `notifySnsTopicArn`, at an update: why the deploy is refused (property, reason, notices); the update publishes it, then fails.
+        """
+        return pulumi.get(self, "refusal")
 
     @_builtins.property
     @pulumi.getter(name="rotationDays")
