@@ -6,6 +6,12 @@
  * clock, and returns the new plan as part of the checked inputs. The engine plans those as the
  * resource's outputs at preview, so the key resources that follow the plan are known, and
  * identical, at preview and at update: preview is exact.
+ *
+ * Its create and update (never its check, so never a preview) write the user tag
+ * `keyrotation:schedule` (`rotation=30 overlap=7 max=90`, core/scheduleTag.ts), from which the
+ * audit's `rotation-stopped` verdict reads the user's schedule; its delete removes it. The checked
+ * inputs carry the tag's value (`scheduleTag`), so that a schedule deployed before the tag existed,
+ * or whose settings change, is updated (and tagged) by the next deploy.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { KeyRotationResource } from "./stored";
@@ -17,7 +23,9 @@ import { baseAccessKeyId } from "../../core/connection";
 import { describeRole, KeyRole, observe, readTags } from "../rotation/keyRoles";
 import { SLOTS } from "../../core/types";
 import { UNKNOWN_VALUE, SCHEDULE_TOKEN, SCHEDULE_TYPE } from "../../core/tokens";
-import { messageOf } from "../../core/errors";
+import { KeyRotationError, messageOf } from "../../core/errors";
+import { SCHEDULE_TAG_KEY, scheduleTagValue } from "../../core/scheduleTag";
+import { MAX_USER_TAGS } from "../rotation/keyRoles";
 import {
   KeyUse,
   nextPlan,
@@ -48,6 +56,8 @@ export interface ScheduleInputs extends RotationSettings {
 
 export interface ScheduleState extends ScheduleInputs {
   plan: Plan;
+  /** The value of the user tag `keyrotation:schedule` that create and update write. */
+  scheduleTag: string;
   /** What the latest change of plan did, and why. */
   events: ScheduleEvent[];
 }
@@ -323,7 +333,14 @@ export async function checkSchedule(
   const refused = refusal(userName, result, observed.value, !previous, caller, at);
   if (refused) return { inputs: news, failures: [refused] };
   const events: ScheduleEvent[] = result.events.map((e) => ({ ...e, at: at.toISOString() }));
-  const inputs = { ...news, ...settings, userName: news.userName, plan: result.plan, events };
+  const inputs = {
+    ...news,
+    ...settings,
+    userName: news.userName,
+    plan: result.plan,
+    events,
+    scheduleTag: scheduleTagValue(settings),
+  };
   return { inputs: keepStoredEvents(olds, inputs), failures: [] };
 }
 
@@ -366,12 +383,65 @@ export function diffSchedule(
   olds: Partial<ScheduleState>,
   news: ScheduleState,
 ): { changes: boolean; replaces: string[] } {
-  const keys: (keyof ScheduleState)[] = ["userName", ...SETTING_KEYS, "plan"];
+  const keys: (keyof ScheduleState)[] = ["userName", ...SETTING_KEYS, "plan", "scheduleTag"];
   const changed = keys.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
   // A deploy that waits (or cleans up after an interrupted one) leaves the plan as it was; the
   // schedule is still updated, so that its events reach the preview and the deploy's output.
   const notice = (news.events ?? []).some((e) => e.kind === "wait" || e.kind === "leftover");
   return { changes: changed.length > 0 || notice, replaces: [] };
+}
+
+/** What refusing at IAM's tag limit says when the schedule tag cannot be written. */
+function scheduleTagLimitError(userName: string, total: number, cause: unknown): KeyRotationError {
+  return new KeyRotationError(
+    `IAM user "${userName}" has ${total} tags, and IAM allows ${MAX_USER_TAGS}; the rotation needs one free for ` +
+      `${SCHEDULE_TAG_KEY}, the schedule that the audit reads to tell when the rotation has stopped (it uses at ` +
+      `most five of the user's tags in all). Remove tags that other tools set on the user (aws iam list-user-tags ` +
+      `--user-name ${userName}), then run pulumi up again.`,
+    { cause },
+  );
+}
+
+/**
+ * Writes `keyrotation:schedule` on the user (TagUser overwrites an older value). At IAM's tag limit
+ * it refuses with the user's tag count and the fix; a missing user is named as such.
+ */
+export async function writeScheduleTag(userName: string, value: string): Promise<void> {
+  const client = sharedIamClient();
+  try {
+    await client.send(
+      new iam.TagUserCommand({ UserName: userName, Tags: [{ Key: SCHEDULE_TAG_KEY, Value: value }] }),
+    );
+  } catch (err) {
+    if (err instanceof iam.NoSuchEntityException) throw keyOps.userMissing(userName, err);
+    if (!(err instanceof iam.LimitExceededException)) throw err;
+    const tags = await keyOps.listUserTags(client, userName);
+    throw scheduleTagLimitError(userName, tags.length, err);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Removes `keyrotation:schedule` from the user; a user already gone has nothing to remove. */
+export async function removeScheduleTag(userName: string): Promise<void> {
+  const client = sharedIamClient();
+  try {
+    await keyOps.untagUser(client, userName, [SCHEDULE_TAG_KEY]);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The tag value of a state: the stored one, or (for a state without it) the one its settings give. */
+function tagOf(state: Partial<ScheduleState>): string {
+  return (
+    state.scheduleTag ??
+    scheduleTagValue({
+      rotationDays: state.rotationDays as number,
+      overlapDays: state.overlapDays as number,
+      maxAgeDays: state.maxAgeDays as number,
+    })
+  );
 }
 
 export const scheduleProvider: pulumi.dynamic.ResourceProvider = {
@@ -382,10 +452,16 @@ export const scheduleProvider: pulumi.dynamic.ResourceProvider = {
     return diffSchedule(olds, news);
   },
   async create(inputs: ScheduleState) {
-    return { id: `schedule-${inputs.userName}`, outs: inputs };
+    await writeScheduleTag(inputs.userName, tagOf(inputs));
+    return { id: `schedule-${inputs.userName}`, outs: { ...inputs, scheduleTag: tagOf(inputs) } };
   },
-  async update(_id: string, _olds: ScheduleState, news: ScheduleState) {
-    return { outs: news };
+  async update(_id: string, olds: ScheduleState, news: ScheduleState) {
+    if (olds.userName && olds.userName !== news.userName) await removeScheduleTag(olds.userName);
+    await writeScheduleTag(news.userName, tagOf(news));
+    return { outs: { ...news, scheduleTag: tagOf(news) } };
+  },
+  async delete(_id: string, props: ScheduleState) {
+    if (props.userName) await removeScheduleTag(props.userName);
   },
 };
 
