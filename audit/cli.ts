@@ -11,7 +11,16 @@ import { parseArgs } from "util";
 import * as iam from "@aws-sdk/client-iam";
 import { now as clockNow } from "../core/clock";
 import { Exemption, validateExemptions } from "../core/exemptions";
-import { AuditOptions, FailOn, LAST_USE_MODES, LastUse, runAudit, Source } from "./audit";
+import {
+  AuditOptions,
+  checksSchedule,
+  FAIL_ON,
+  FailOn,
+  LAST_USE_MODES,
+  LastUse,
+  runAudit,
+  Source,
+} from "./audit";
 import { iamPolicyCommand } from "./iamPolicy";
 import { AuditClientOptions, createAuditClient, explainAwsError } from "./client";
 import { Format, FORMATS, render } from "./format";
@@ -58,7 +67,11 @@ Options:
   --source auto|live|report   Where key facts come from (default auto; see docs/audit.md)
   --format table|json|csv     Output on stdout (default table)
   --exemptions FILE           JSON list of {accessKeyId or userName, reason, expires}
-  --fail-on VERDICTS          Verdicts that fail the audit: rotate or rotate,delete (default rotate)
+  --fail-on VERDICTS          Verdicts that fail the audit, comma-separated: rotate, delete,
+                              rotation-stopped (default rotate; a weekly job: rotate,rotation-stopped)
+  --check-schedule            Judge rotation-stopped: read the keyrotation:* tags of users with a key
+                              it could apply to (implied by --fail-on rotation-stopped; not with
+                              --source report)
   --profile NAME              AWS profile (default: the default credential chain)
   --region REGION             Signing region (default AWS_REGION, else us-east-1)
   --concurrency N             IAM calls in flight while listing live, 1-64 (default 16)
@@ -167,6 +180,7 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
         format: { type: "string" },
         exemptions: { type: "string" },
         "fail-on": { type: "string" },
+        "check-schedule": { type: "boolean" },
         profile: { type: "string" },
         region: { type: "string" },
         concurrency: { type: "string" },
@@ -210,9 +224,14 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
   const failOn =
     v["fail-on"] === undefined
       ? undefined
-      : v["fail-on"]
-          .split(",")
-          .map((x) => oneOf<FailOn>("fail-on", x.trim(), ["rotate", "delete"]) as FailOn);
+      : v["fail-on"].split(",").map((x) => oneOf<FailOn>("fail-on", x.trim(), FAIL_ON) as FailOn);
+  const checkSchedule = v["check-schedule"] ? true : undefined;
+  if (v.source === "report" && checksSchedule({ checkSchedule, failOn })) {
+    throw new UsageError(
+      `${checkSchedule ? "--check-schedule" : "--fail-on rotation-stopped"} needs key ids to match the rotation's key tags, ` +
+        `which the credential report lacks: use --source auto or live.`,
+    );
+  }
   return {
     help: false,
     ...accountsCommand(v),
@@ -230,6 +249,7 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
       pathPrefix,
       source: oneOf<Source>("source", v.source, ["auto", "live", "report"]),
       failOn,
+      checkSchedule,
       concurrency: integer("concurrency", v.concurrency, 1, 64),
       lastUse: oneOf<LastUse>("last-used", v["last-used"], LAST_USE_MODES),
       pageSize: integer("page-size", v["page-size"], 1, 1000),
