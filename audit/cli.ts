@@ -54,6 +54,7 @@ export const EXIT_UNREACHABLE = EXIT_CODES.unreachable;
 export const USAGE = `Usage: pulumi-aws-key-rotation audit [options]
        pulumi-aws-key-rotation iam-policy --help
        pulumi-aws-key-rotation run --help      (the ready project over many stacks)
+       pulumi-aws-key-rotation deploy-report --help   (annotations and exit code of a scheduled pulumi up)
 
 Audits every IAM user's access keys against the rotation rule: Active keys older than
 --max-age-days must be rotated. Exit code 0 compliant, 1 violations found, 2 bad usage or AWS error,
@@ -345,6 +346,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   let exemptions: Exemption[] = [];
   let now: Date;
   if (argv[0] === "iam-policy") return iamPolicyCommand(argv.slice(1), io);
+  if (argv[0] === "deploy-report") {
+    const { deployReportCommand } =
+      require("../runner/deployReport") as typeof import("../runner/deployReport");
+    return deployReportCommand(argv.slice(1), io);
+  }
   // Loaded only for run: it needs @pulumi/pulumi (the audit does not).
   if (argv[0] === "run") {
     const { runCommand } = require("../runner/cli") as typeof import("../runner/cli");
