@@ -41,7 +41,9 @@ describe("e2e: the scheduled deploy step (pulumi up --event-log, then deploy-rep
   /** `pulumi up` with an event log, then deploy-report on it; the log is kept for the fixtures. */
   async function deployAndReport(name: string, env: Record<string, string> = {}) {
     const eventLog = path.join(logDir, `${name}.jsonl`);
-    const up = await stack.up(["--event-log", eventLog], env, false);
+    // --event-log is one of the CLI's debug flags (the Automation API uses it too).
+    const up = await stack.up(["--event-log", eventLog], { PULUMI_DEBUG_COMMANDS: "true", ...env }, false);
+    assert.ok(fs.existsSync(eventLog), `pulumi up wrote no event log (exit ${up.code}):\n${up.visible}`);
     const report = spawnSync(process.execPath, [CLI, "deploy-report", "--event-log", eventLog], {
       encoding: "utf8",
       env: { ...process.env, NO_COLOR: "1" },
