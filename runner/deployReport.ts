@@ -5,7 +5,8 @@
  * failures before the engine starts: a locked stack, a backend that cannot be reached), then
  *
  * - prints one annotation per thing a person should see: each error (a refused deploy, a failed
- *   step), each retirement that waits on a key still in use, each other warning of the rotation,
+ *   step), each retirement that waits on a key still in use (the component's info line "...
+ *   waits: <key> was used ..."), each other warning of the rotation's resources,
  *   each policy violation; in GitHub Actions' workflow-command form (`::error title=...::...`,
  *   the default) or as plain lines (`--format text`, for other CI systems);
  * - exits with the code of core/exitCodes.ts that the errors' kind gives (runner/classify.ts, the
@@ -135,9 +136,13 @@ export function reportDeploy(log: string | undefined, output?: string): DeployRe
   };
   for (const event of events) {
     const d = event.diagnosticEvent;
-    if (d?.message && (d.severity === "error" || d.severity === "warning")) {
+    if (d?.message && ["error", "warning", "info"].includes(d.severity ?? "")) {
       const message = plainText(d.message).trim();
       if (!message) continue;
+      // The component reports what each deploy decided at info level; a retirement that waits
+      // on a key still in use is one a person should see.
+      if (d.severity === "info" && !(/[:$]keyrotation:/.test(d.urn ?? "") && /\bwaits: /.test(message)))
+        continue;
       if (d.severity === "error") {
         if (isGeneric(message)) {
           generic.push(message);
@@ -146,6 +151,9 @@ export function reportDeploy(log: string | undefined, output?: string): DeployRe
         const kind = classifyFailure(message);
         add({ level: "error", kind, title: titled(KIND_TITLE[kind], subjectOf(message, d.urn)), message });
       } else {
+        // The rotation's own warnings (its resources' URNs); the engine's notes on the program
+        // ("Undefined value ... will not show as a stack output") are not a person's business.
+        if (!/[:$]keyrotation:/.test(d.urn ?? "")) continue;
         const waits = /\bwaits: /.test(message);
         const base = waits ? "Key retirement waits" : "Rotation warning";
         add({ level: "warning", title: titled(base, subjectOf(message, d.urn)), message });
