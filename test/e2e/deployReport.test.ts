@@ -164,7 +164,10 @@ describe("e2e: the scheduled deploy step (pulumi up --event-log, then deploy-rep
     });
     assert.notStrictEqual(up.code, 0);
     assert.strictEqual(report.status, 4, report.stdout + report.stderr);
-    assert.match(report.stdout, /^::error title=Deploy failed \(transient%3A try again\)%3A app-\d+::keyrotation:iam:RotationSchedule resource 'app-\d+-schedule': property userName value \{app-\d+\} has a problem: Listing the access keys of IAM user "app-\d+" failed: Error: connect ECONNREFUSED 127\.0\.0\.1:\d+$/m);
+    assert.match(
+      report.stdout,
+      /^::error title=Deploy failed \(transient%3A try again\)%3A app-\d+::keyrotation:iam:RotationSchedule resource 'app-\d+-schedule': property userName value \{app-\d+\} has a problem: Listing the access keys of IAM user "app-\d+" failed: Error: connect ECONNREFUSED 127\.0\.0\.1:\d+$/m,
+    );
     assert.ok(report.stdout.endsWith("::notice title=deploy-report::exit 4: try again\n"), report.stdout);
   });
 
