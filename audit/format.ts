@@ -157,6 +157,7 @@ export function accountSummaryLine(o: AccountOutcome): string {
   const s = o.summary;
   return (
     `${accountLabel(o)}: ${s.users} users, ${s.keys} keys: ${s.rotate} rotate, ${s.delete} delete, ` +
+    `${s["rotation-stopped"] > 0 ? `${s["rotation-stopped"]} rotation stopped, ` : ""}` +
     `${s.exempt} exempt, ${s.ok} ok. ${s.compliant ? "Compliant." : "NOT compliant."}`
   );
 }
@@ -180,7 +181,9 @@ export function renderOrganizationTable(result: OrganizationAuditResult): string
   }
   out.push(
     `\n${s.accounts} accounts (${s.audited} audited, ${s.unreachable} unreachable), ${s.users} users, ${s.keys} keys: ` +
-      `${s.rotate} rotate, ${s.delete} delete, ${s.exempt} exempt, ${s.ok} ok. Limit ${result.settings.maxAgeDays} days. ` +
+      `${s.rotate} rotate, ${s.delete} delete, ` +
+      `${result.settings.checkSchedule ? `${s["rotation-stopped"]} rotation stopped, ` : ""}` +
+      `${s.exempt} exempt, ${s.ok} ok. Limit ${result.settings.maxAgeDays} days. ` +
       `${s.unreachable > 0 ? "INCOMPLETE: not every account was audited." : s.compliant ? "Compliant." : "NOT compliant."}\n`,
   );
   const todo = result.keys.filter((f) => f.verdict !== "ok");
@@ -189,7 +192,7 @@ export function renderOrganizationTable(result: OrganizationAuditResult): string
     for (const f of todo) {
       const key = f.accessKeyId ?? `key created ${f.createDate}`;
       out.push(
-        `- ${f.accountId} ${f.userName} ${key}: ${f.verdict.toUpperCase()}. ${f.reason} ${f.nextStep}\n`,
+        `- ${f.accountId} ${f.userName} ${key}: ${verdictLabel(f.verdict).toUpperCase()}. ${f.reason} ${f.nextStep}\n`,
       );
     }
   }
