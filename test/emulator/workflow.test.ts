@@ -3,6 +3,8 @@
  * a stand-in `pulumi` that writes event logs the real CLI recorded (test/fixtures/event-logs/) and
  * the built deploy-report: exit 4 is retried (at most three attempts), a refusal stops at once
  * without a deploy, the exit code reaches the step's output, and no event log is left behind.
+ * It needs no emulator, but bash and the coreutils the step calls (mkdir, tee, rm, sleep), which
+ * the Node-only unit run (`npm run test:unit` without Python, in .ci/run) does not have on PATH.
  */
 import * as assert from "assert";
 import { spawnSync } from "child_process";
