@@ -11,11 +11,18 @@
  * - `auto`: the report when it is at most `reportMaxAgeHours` old, with a live re-check of every
  *   user the report flags (so each finding that needs action is fresh and has its key id);
  *   live when the report is older, cannot be read, or is denied.
+ *
+ * With `checkSchedule` (implied by `failOn` naming `rotation-stopped`), ListUserTags is also read
+ * for each user with an Active key that a stopped rotation could have left (older than
+ * MIN_STOPPED_AGE_DAYS, within `maxAgeDays`), so that the `rotation-stopped` verdict can be judged
+ * from the user's `keyrotation:*` tags; in `auto`, a user whose tags name a schedule and who has
+ * such a key is re-checked live (the report has no key ids to match the key tags with).
  */
 import * as iam from "@aws-sdk/client-iam";
 import { MS_PER_HOUR, parseInstant } from "../core/clock";
 import { Exemption } from "../core/exemptions";
 import { KeyRecord, listUserKeys, mapLimit, paginateUsers, readLastUse } from "../core/iam";
+import { rotationFromTags } from "../core/scheduleTag";
 import { iamActionOf } from "./client";
 import {
   CredentialReportPort,
@@ -32,12 +39,16 @@ import {
   Finding,
   isoSeconds,
   judgeKeys,
+  mayBeStopped,
+  ROTATION_GRACE_DAYS,
+  UserRotation,
   Verdict,
   verdictNeedsLastUse,
 } from "./verdict";
 
 export type Source = "auto" | "live" | "report";
-export type FailOn = "rotate" | "delete";
+export type FailOn = "rotate" | "delete" | "rotation-stopped";
+export const FAIL_ON: readonly FailOn[] = ["rotate", "delete", "rotation-stopped"];
 /**
  * Which keys the live listing asks GetAccessKeyLastUsed about: `needed`, only those whose verdict
  * depends on it (Inactive keys); `all`, every key.
@@ -59,6 +70,12 @@ export interface AuditOptions {
   exemptions?: readonly Exemption[];
   /** Verdicts that make the account non-compliant. Default `["rotate"]`. */
   failOn?: readonly FailOn[];
+  /**
+   * Read the users' `keyrotation:*` tags to judge `rotation-stopped` (one ListUserTags per user
+   * with a key it could apply to). Default: whether `failOn` names `rotation-stopped`. Not
+   * available with `source: "report"` (no key ids to match the tags with): a warning says so.
+   */
+  checkSchedule?: boolean;
   /** IAM calls in flight at once (live listing). Default 16. */
   concurrency?: number;
   /**
@@ -109,6 +126,8 @@ export interface AuditResult {
     maxAgeDays: number;
     unusedDays: number;
     failOn: FailOn[];
+    /** Whether the users' tags were read to judge `rotation-stopped`. */
+    checkSchedule: boolean;
     userNames: string[] | null;
     pathPrefix: string | null;
     exemptions: number;
@@ -130,6 +149,26 @@ interface Inventory {
   vanished: string[];
   /** Keys listed by ListAccessKeys and deleted before their last use could be read (`user key-id`). */
   vanishedKeys: string[];
+  /** What the tags of the users read for the schedule check say about their rotation. */
+  rotations: Map<string, UserRotation>;
+}
+
+/**
+ * What the user's tags say about the rotation that manages it; undefined when they name no
+ * schedule (or the user vanished). One ListUserTags (paginated).
+ */
+async function readUserRotation(client: iam.IAMClient, userName: string): Promise<UserRotation | undefined> {
+  const tags: iam.Tag[] = [];
+  try {
+    for await (const page of iam.paginateListUserTags({ client }, { UserName: userName })) {
+      tags.push(...(page.Tags ?? []));
+    }
+  } catch (err) {
+    if (err instanceof iam.NoSuchEntityException) return undefined;
+    throw err;
+  }
+  const facts = rotationFromTags(tags);
+  return facts.schedule ? { schedule: facts.schedule, managedKeyIds: facts.managedKeyIds } : undefined;
 }
 
 function toAuditKey(key: KeyRecord, lastUsedRead: boolean): AuditKey {
@@ -161,10 +200,19 @@ async function readUsersKeys(
     concurrency: number;
     pageSize?: number;
     onUserDone: (done: number, total: number) => void;
+    /** Read the tags of users with a key a stopped rotation could have left (older than 3 days, within this age). */
+    scheduleMaxAgeDays?: number;
+    now: Date;
   },
-): Promise<{ keys: AuditKey[]; missingUsers: string[]; vanishedKeys: string[] }> {
+): Promise<{
+  keys: AuditKey[];
+  missingUsers: string[];
+  vanishedKeys: string[];
+  rotations: Map<string, UserRotation>;
+}> {
   const missingUsers: string[] = [];
   const vanishedKeys: string[] = [];
+  const rotations = new Map<string, UserRotation>();
   let done = 0;
   const perUser = await mapLimit(userNames, options.concurrency, async (userName) => {
     try {
@@ -188,13 +236,18 @@ async function readUsersKeys(
         }
         keys.push(toAuditKey(key, true));
       }
+      const maxAge = options.scheduleMaxAgeDays;
+      if (maxAge !== undefined && keys.some((k) => mayBeStopped(k, maxAge, options.now))) {
+        const rotation = await readUserRotation(client, userName);
+        if (rotation) rotations.set(userName, rotation);
+      }
       return keys;
     } finally {
       done += 1;
       options.onUserDone(done, userNames.length);
     }
   });
-  return { keys: perUser.flat(), missingUsers: missingUsers.sort(compareNames), vanishedKeys };
+  return { keys: perUser.flat(), missingUsers: missingUsers.sort(compareNames), vanishedKeys, rotations };
 }
 
 function unique(names: readonly string[]): string[] {
@@ -237,6 +290,10 @@ async function liveInventory(
     concurrency: options.concurrency ?? AUDIT_DEFAULTS.concurrency,
     pageSize: options.pageSize,
     onUserDone: (done, total) => progress(`Reading access keys: ${done}/${total} users`),
+    scheduleMaxAgeDays: checksSchedule(options)
+      ? (options.maxAgeDays ?? AUDIT_DEFAULTS.maxAgeDays)
+      : undefined,
+    now: options.now,
   });
   const missing = new Set(inventory.missingUsers);
   return {
@@ -245,7 +302,13 @@ async function liveInventory(
     notFound: listed ? notFound : unique([...notFound, ...inventory.missingUsers]),
     vanished: listed ? inventory.missingUsers : [],
     vanishedKeys: inventory.vanishedKeys.sort(compareNames),
+    rotations: inventory.rotations,
   };
+}
+
+/** Whether the run reads the users' tags for `rotation-stopped`. */
+export function checksSchedule(options: Pick<AuditOptions, "checkSchedule" | "failOn">): boolean {
+  return options.checkSchedule ?? (options.failOn ?? AUDIT_DEFAULTS.failOn).includes("rotation-stopped");
 }
 
 function isAccessDenied(err: unknown): boolean {
@@ -288,6 +351,7 @@ async function reportInventory(
       notFound: named ? named.filter((n) => !byName.has(n)) : [],
       vanished: [],
       vanishedKeys: [],
+      rotations: new Map(),
     },
     generatedTime: fetched.generatedTime,
     generated: fetched.generated,
@@ -374,6 +438,12 @@ async function gatherReport(
         `${age === null ? "" : `, ${age} hours ago`}; keys changed since then are not reflected. Use --source live for fresh data.`,
     );
   }
+  if (checksSchedule(options)) {
+    warnings.push(
+      "The credential report has no access key ids to match the rotation's key tags with, so rotation-stopped " +
+        "is not judged in --source report; use --source auto or live for it.",
+    );
+  }
   if (run.exemptions.some((e) => e.accessKeyId !== undefined)) {
     warnings.push(
       "The credential report has no access key ids, so exemptions by accessKeyId cannot apply in --source report; " +
@@ -435,6 +505,7 @@ function mergeRecheck(
     ]),
     vanished: live ? live.notFound.filter((n) => !fromReport.notFound.includes(n)) : [],
     vanishedKeys: live ? live.vanishedKeys : [],
+    rotations: new Map([...fromReport.rotations, ...(live ? live.rotations : [])]),
   };
 }
 
@@ -463,6 +534,31 @@ async function gatherAuto(client: iam.IAMClient, options: AuditOptions, run: Run
   );
   // (With a path prefix the report's paths are authoritative: a named user outside it stays not found.)
   if (!options.pathPrefix) for (const name of fromReport.notFound) flagged.add(name);
+  // The schedule check: the tags of each user with a key a stopped rotation could have left; a
+  // user whose tags name a schedule is re-checked live when such a key is past that schedule.
+  let tagReads = 0;
+  if (checksSchedule(options)) {
+    const candidates = unique(
+      fromReport.keys
+        .filter((k) => !flagged.has(k.userName) && mayBeStopped(k, run.maxAgeDays, run.now))
+        .map((k) => k.userName),
+    );
+    tagReads = candidates.length;
+    const read = await mapLimit(candidates, options.concurrency ?? AUDIT_DEFAULTS.concurrency, (user) =>
+      readUserRotation(client, user),
+    );
+    candidates.forEach((user, i) => {
+      const rotation = read[i];
+      if (!rotation) return;
+      const { rotationDays, overlapDays } = rotation.schedule;
+      const past = fromReport.keys.some(
+        (k) =>
+          k.userName === user &&
+          mayBeStopped(k, run.maxAgeDays, run.now, rotationDays + overlapDays + ROTATION_GRACE_DAYS),
+      );
+      if (past) flagged.add(user);
+    });
+  }
   const recheck = unique([...flagged]);
   const live = recheck.length > 0 ? await liveInventory(client, options, recheck) : undefined;
   return {
@@ -470,7 +566,8 @@ async function gatherAuto(client: iam.IAMClient, options: AuditOptions, run: Run
     source: "report+live",
     sourceReason:
       `--source auto used the credential report (${credentialReport?.ageHours} hours old, within --report-max-age-hours ${run.reportMaxAgeHours}) ` +
-      `and re-checked live the ${recheck.length} user(s) it flags.`,
+      `and re-checked live the ${recheck.length} user(s) it flags` +
+      (checksSchedule(options) ? ` (the schedule check read the tags of ${tagReads} user(s)).` : "."),
     credentialReport,
     warnings: [],
   };
@@ -524,7 +621,7 @@ export async function runAudit(client: iam.IAMClient, options: AuditOptions): Pr
     exemptions: run.exemptions,
     now: run.now,
   };
-  const keys = judgeKeys(inventory.keys, rules);
+  const keys = judgeKeys(inventory.keys, rules, inventory.rotations);
   const warnings = [...gathered.warnings];
   const expiredExemptions = runWarnings(inventory, options, run, warnings);
   const count = (v: Verdict) => keys.filter((k) => k.verdict === v).length;
@@ -538,6 +635,7 @@ export async function runAudit(client: iam.IAMClient, options: AuditOptions): Pr
       maxAgeDays: run.maxAgeDays,
       unusedDays: run.unusedDays,
       failOn: run.failOn,
+      checkSchedule: checksSchedule(options) && run.source !== "report",
       userNames: options.userNames ? unique(options.userNames) : null,
       pathPrefix: options.pathPrefix ?? null,
       exemptions: run.exemptions.length,
@@ -549,6 +647,7 @@ export async function runAudit(client: iam.IAMClient, options: AuditOptions): Pr
       delete: count("delete"),
       ok: count("ok"),
       exempt: count("exempt"),
+      "rotation-stopped": count("rotation-stopped"),
       compliant: !keys.some((k) => (run.failOn as string[]).includes(k.verdict)),
     },
     keys,

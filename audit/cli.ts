@@ -11,7 +11,16 @@ import { parseArgs } from "util";
 import * as iam from "@aws-sdk/client-iam";
 import { now as clockNow } from "../core/clock";
 import { Exemption, validateExemptions } from "../core/exemptions";
-import { AuditOptions, FailOn, LAST_USE_MODES, LastUse, runAudit, Source } from "./audit";
+import {
+  AuditOptions,
+  checksSchedule,
+  FAIL_ON,
+  FailOn,
+  LAST_USE_MODES,
+  LastUse,
+  runAudit,
+  Source,
+} from "./audit";
 import { iamPolicyCommand } from "./iamPolicy";
 import { AuditClientOptions, createAuditClient, explainAwsError } from "./client";
 import { Format, FORMATS, render } from "./format";
@@ -45,6 +54,7 @@ export const EXIT_UNREACHABLE = EXIT_CODES.unreachable;
 export const USAGE = `Usage: pulumi-aws-key-rotation audit [options]
        pulumi-aws-key-rotation iam-policy --help
        pulumi-aws-key-rotation run --help      (the ready project over many stacks)
+       pulumi-aws-key-rotation deploy-report --help   (annotations and exit code of a scheduled pulumi up)
 
 Audits every IAM user's access keys against the rotation rule: Active keys older than
 --max-age-days must be rotated. Exit code 0 compliant, 1 violations found, 2 bad usage or AWS error,
@@ -58,7 +68,11 @@ Options:
   --source auto|live|report   Where key facts come from (default auto; see docs/audit.md)
   --format table|json|csv     Output on stdout (default table)
   --exemptions FILE           JSON list of {accessKeyId or userName, reason, expires}
-  --fail-on VERDICTS          Verdicts that fail the audit: rotate or rotate,delete (default rotate)
+  --fail-on VERDICTS          Verdicts that fail the audit, comma-separated: rotate, delete,
+                              rotation-stopped (default rotate; a weekly job: rotate,rotation-stopped)
+  --check-schedule            Judge rotation-stopped: read the keyrotation:* tags of users with a key
+                              it could apply to (implied by --fail-on rotation-stopped; not with
+                              --source report)
   --profile NAME              AWS profile (default: the default credential chain)
   --region REGION             Signing region (default AWS_REGION, else us-east-1)
   --concurrency N             IAM calls in flight while listing live, 1-64 (default 16)
@@ -167,6 +181,7 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
         format: { type: "string" },
         exemptions: { type: "string" },
         "fail-on": { type: "string" },
+        "check-schedule": { type: "boolean" },
         profile: { type: "string" },
         region: { type: "string" },
         concurrency: { type: "string" },
@@ -210,9 +225,14 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
   const failOn =
     v["fail-on"] === undefined
       ? undefined
-      : v["fail-on"]
-          .split(",")
-          .map((x) => oneOf<FailOn>("fail-on", x.trim(), ["rotate", "delete"]) as FailOn);
+      : v["fail-on"].split(",").map((x) => oneOf<FailOn>("fail-on", x.trim(), FAIL_ON) as FailOn);
+  const checkSchedule = v["check-schedule"] ? true : undefined;
+  if (v.source === "report" && checksSchedule({ checkSchedule, failOn })) {
+    throw new UsageError(
+      `${checkSchedule ? "--check-schedule" : "--fail-on rotation-stopped"} needs key ids to match the rotation's key tags, ` +
+        `which the credential report lacks: use --source auto or live.`,
+    );
+  }
   return {
     help: false,
     ...accountsCommand(v),
@@ -230,6 +250,7 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
       pathPrefix,
       source: oneOf<Source>("source", v.source, ["auto", "live", "report"]),
       failOn,
+      checkSchedule,
       concurrency: integer("concurrency", v.concurrency, 1, 64),
       lastUse: oneOf<LastUse>("last-used", v["last-used"], LAST_USE_MODES),
       pageSize: integer("page-size", v["page-size"], 1, 1000),
@@ -325,6 +346,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   let exemptions: Exemption[] = [];
   let now: Date;
   if (argv[0] === "iam-policy") return iamPolicyCommand(argv.slice(1), io);
+  if (argv[0] === "deploy-report") {
+    const { deployReportCommand } =
+      require("../runner/deployReport") as typeof import("../runner/deployReport");
+    return deployReportCommand(argv.slice(1), io);
+  }
   // Loaded only for run: it needs @pulumi/pulumi (the audit does not).
   if (argv[0] === "run") {
     const { runCommand } = require("../runner/cli") as typeof import("../runner/cli");

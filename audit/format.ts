@@ -3,7 +3,7 @@
  * (RFC 4180: CRLF line ends, fields quoted when they hold a comma, quote, CR or LF, quotes doubled).
  */
 import { AuditResult } from "./audit";
-import { Finding } from "./verdict";
+import { Finding, verdictLabel } from "./verdict";
 import type { AccountOutcome, OrganizationAuditResult } from "./organization";
 
 export type Format = "table" | "json" | "csv";
@@ -43,6 +43,8 @@ export const CSV_COLUMNS = [
   "exemption_expired",
   "source",
   "last_used_read",
+  "rotation_due_date",
+  "days_left",
 ] as const;
 
 export function csvRow(f: Finding): (string | number | boolean | null)[] {
@@ -63,6 +65,8 @@ export function csvRow(f: Finding): (string | number | boolean | null)[] {
     f.exemption ? f.exemption.expired : null,
     f.source,
     f.lastUsedRead,
+    f.rotationStopped?.dueDate ?? null,
+    f.rotationStopped?.daysLeft ?? null,
   ];
 }
 
@@ -88,7 +92,7 @@ function tableCells(f: Finding): string[] {
     f.createDate.slice(0, 10),
     String(f.ageDays),
     f.lastUsedDate ? f.lastUsedDate.slice(0, 10) : f.lastUsedRead ? "never" : "not read",
-    f.verdict.toUpperCase(),
+    verdictLabel(f.verdict).toUpperCase(),
   ];
 }
 
@@ -109,7 +113,8 @@ export function renderTable(result: AuditResult): string {
     out.push("No access keys found.\n");
   }
   out.push(
-    `\n${s.users} users, ${s.keys} keys: ${s.rotate} rotate, ${s.delete} delete, ${s.exempt} exempt, ${s.ok} ok. ` +
+    `\n${s.users} users, ${s.keys} keys: ${s.rotate} rotate, ${s.delete} delete, ` +
+      `${result.settings.checkSchedule ? `${s["rotation-stopped"]} rotation stopped, ` : ""}${s.exempt} exempt, ${s.ok} ok. ` +
       `Limit ${result.settings.maxAgeDays} days, source ${result.source}. ` +
       `${s.compliant ? "Compliant." : "NOT compliant."}\n`,
   );
@@ -118,7 +123,9 @@ export function renderTable(result: AuditResult): string {
     out.push("\nNext steps:\n");
     for (const f of todo) {
       const key = f.accessKeyId ?? `key created ${f.createDate}`;
-      out.push(`- ${f.userName} ${key}: ${f.verdict.toUpperCase()}. ${f.reason} ${f.nextStep}\n`);
+      out.push(
+        `- ${f.userName} ${key}: ${verdictLabel(f.verdict).toUpperCase()}. ${f.reason} ${f.nextStep}\n`,
+      );
     }
   }
   return out.join("");
@@ -150,6 +157,7 @@ export function accountSummaryLine(o: AccountOutcome): string {
   const s = o.summary;
   return (
     `${accountLabel(o)}: ${s.users} users, ${s.keys} keys: ${s.rotate} rotate, ${s.delete} delete, ` +
+    `${s["rotation-stopped"] > 0 ? `${s["rotation-stopped"]} rotation stopped, ` : ""}` +
     `${s.exempt} exempt, ${s.ok} ok. ${s.compliant ? "Compliant." : "NOT compliant."}`
   );
 }
@@ -173,7 +181,9 @@ export function renderOrganizationTable(result: OrganizationAuditResult): string
   }
   out.push(
     `\n${s.accounts} accounts (${s.audited} audited, ${s.unreachable} unreachable), ${s.users} users, ${s.keys} keys: ` +
-      `${s.rotate} rotate, ${s.delete} delete, ${s.exempt} exempt, ${s.ok} ok. Limit ${result.settings.maxAgeDays} days. ` +
+      `${s.rotate} rotate, ${s.delete} delete, ` +
+      `${result.settings.checkSchedule ? `${s["rotation-stopped"]} rotation stopped, ` : ""}` +
+      `${s.exempt} exempt, ${s.ok} ok. Limit ${result.settings.maxAgeDays} days. ` +
       `${s.unreachable > 0 ? "INCOMPLETE: not every account was audited." : s.compliant ? "Compliant." : "NOT compliant."}\n`,
   );
   const todo = result.keys.filter((f) => f.verdict !== "ok");
@@ -182,7 +192,7 @@ export function renderOrganizationTable(result: OrganizationAuditResult): string
     for (const f of todo) {
       const key = f.accessKeyId ?? `key created ${f.createDate}`;
       out.push(
-        `- ${f.accountId} ${f.userName} ${key}: ${f.verdict.toUpperCase()}. ${f.reason} ${f.nextStep}\n`,
+        `- ${f.accountId} ${f.userName} ${key}: ${verdictLabel(f.verdict).toUpperCase()}. ${f.reason} ${f.nextStep}\n`,
       );
     }
   }

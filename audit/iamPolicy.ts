@@ -236,7 +236,7 @@ export function iamPolicy(request: PolicyRequest): PolicyDocument {
         {
           Sid: "ReadAccessKeys",
           Effect: "Allow",
-          Action: ["iam:GetAccessKeyLastUsed", "iam:ListAccessKeys"],
+          Action: ["iam:GetAccessKeyLastUsed", "iam:ListAccessKeys", "iam:ListUserTags"],
           Resource: `arn:aws:iam::${account}:user/*`,
         },
       ],

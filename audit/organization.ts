@@ -14,7 +14,7 @@ import { requestHandlerOptions, resolveRegion } from "../core/aws";
 import { AssumeRoleError, ROLE_ARN_PATTERN, standaloneConnection } from "../core/connection";
 import { messageOf } from "../core/errors";
 import { createIamClient, mapLimit } from "../core/iam";
-import { AuditOptions, AuditResult, runAudit } from "./audit";
+import { AuditOptions, AuditResult, checksSchedule, runAudit } from "./audit";
 import { explainAwsError, instrumentClient } from "./client";
 import { compareNames, Finding, isoSeconds, Verdict } from "./verdict";
 
@@ -493,6 +493,7 @@ export async function auditOrganization(options: OrganizationAuditOptions): Prom
       maxAgeDays: options.maxAgeDays ?? 90,
       unusedDays: options.unusedDays ?? 30,
       failOn,
+      checkSchedule: checksSchedule(options) && options.source !== "report",
       userNames: options.userNames ? [...new Set(options.userNames)].sort(compareNames) : null,
       pathPrefix: options.pathPrefix ?? null,
       exemptions: options.exemptions?.length ?? 0,
@@ -510,6 +511,7 @@ export async function auditOrganization(options: OrganizationAuditOptions): Prom
       delete: sum((s) => s.delete),
       ok: sum((s) => s.ok),
       exempt: sum((s) => s.exempt),
+      "rotation-stopped": sum((s) => s["rotation-stopped"]),
       compliant: audited.every((o) => o.summary?.compliant),
     },
     accounts: outcomes,

@@ -267,6 +267,9 @@ export function packageSchema(): Record<string, unknown> {
             description:
               "What the latest change of plan did, and why (kind, message, the deploy's clock reading).",
           },
+          scheduleTag: str(
+            "The value of the IAM user tag `keyrotation:schedule` that create and update write (`rotation=30 overlap=7 max=90`), from which the audit's rotation-stopped verdict reads the user's schedule.",
+          ),
         },
         required: ["userName", ...Object.keys(settingProperties)],
       },

@@ -14,10 +14,11 @@ const RULES: [FailureKind, RegExp][] = [
     "action-needed",
     /Refusing to|refuses to|Invalid stack config|is not a setting|must be (?:a|an|below|less|at|from)|would (?:deactivate|delete)|not created by this component|keys the component did not create|unmanagedKeys|AccessDenied|is not authorized|NoSuchEntity|currently locked|pulumi cancel|InvalidClientTokenId|SignatureDoesNotMatch|ExpiredToken/i,
   ],
-  // Transient: throttling, the network, timeouts, AWS having a bad moment.
+  // Transient: throttling, the network (also as Go's CLI words it, for a state backend), timeouts,
+  // AWS having a bad moment.
   [
     "retry",
-    /Throttl|Rate exceeded|TooManyRequests|RequestLimitExceeded|ServiceUnavailable|InternalFailure|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up|timed out|TimeoutError|RequestTimeout|did not answer within/i,
+    /Throttl|Rate exceeded|TooManyRequests|RequestLimitExceeded|ServiceUnavailable|InternalFailure|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up|timed out|TimeoutError|RequestTimeout|did not answer within|i\/o timeout|connection reset by peer/i,
   ],
 ];
 

@@ -6,6 +6,12 @@
  * clock, and returns the new plan as part of the checked inputs. The engine plans those as the
  * resource's outputs at preview, so the key resources that follow the plan are known, and
  * identical, at preview and at update: preview is exact.
+ *
+ * Its create and update (never its check, so never a preview) write the user tag
+ * `keyrotation:schedule` (`rotation=30 overlap=7 max=90`, core/scheduleTag.ts), from which the
+ * audit's `rotation-stopped` verdict reads the user's schedule; its delete removes it. The checked
+ * inputs carry the tag's value (`scheduleTag`), so that a schedule deployed before the tag existed,
+ * or whose settings change, is updated (and tagged) by the next deploy.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { KeyRotationResource } from "./stored";
@@ -21,6 +27,8 @@ import { KeyRotationError, messageOf } from "../../core/errors";
 import { keepEventIds, Notice, snsTopicArnFailure, unpublished } from "../../core/notifications";
 import { publishNotices } from "../../core/notify";
 import { planNotices, refusalNotice, slotKeyId, unmanagedNotice } from "../rotation/notices";
+import { SCHEDULE_TAG_KEY, scheduleTagValue } from "../../core/scheduleTag";
+import { MAX_USER_TAGS } from "../rotation/keyRoles";
 import {
   KeyUse,
   nextPlan,
@@ -65,6 +73,8 @@ export interface Refusal {
 
 export interface ScheduleState extends ScheduleInputs {
   plan: Plan;
+  /** The value of the user tag `keyrotation:schedule` that create and update write. */
+  scheduleTag: string;
   /** What the latest change of plan did, and why. */
   events: ScheduleEvent[];
   /** What this deploy's plan announces (with `notifySnsTopicArn` only); published by create or update. */
@@ -395,6 +405,7 @@ export async function checkSchedule(
     ...(notify
       ? { notifications: planNotices(result.events, result.plan, observed.value, at, settings) }
       : {}),
+    scheduleTag: scheduleTagValue(settings),
   };
   return { inputs: keepStoredEvents(olds, inputs), failures: [] };
 }
@@ -441,7 +452,14 @@ export function diffSchedule(
   olds: Partial<ScheduleState>,
   news: ScheduleState,
 ): { changes: boolean; replaces: string[] } {
-  const keys: (keyof ScheduleState)[] = ["userName", ...SETTING_KEYS, "plan", "notifySnsTopicArn", "refusal"];
+  const keys: (keyof ScheduleState)[] = [
+    "userName",
+    ...SETTING_KEYS,
+    "plan",
+    "scheduleTag",
+    "notifySnsTopicArn",
+    "refusal",
+  ];
   const changed = keys.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
   // A deploy that waits (or cleans up after an interrupted one) leaves the plan as it was; the
   // schedule is still updated, so that its events reach the preview and the deploy's output.
@@ -521,6 +539,59 @@ export async function applySchedule(
   return topic !== undefined || published !== undefined ? { ...news, notified } : news;
 }
 
+/** What refusing at IAM's tag limit says when the schedule tag cannot be written. */
+function scheduleTagLimitError(userName: string, total: number, cause: unknown): KeyRotationError {
+  return new KeyRotationError(
+    `IAM user "${userName}" has ${total} tags, and IAM allows ${MAX_USER_TAGS}; the rotation needs one free for ` +
+      `${SCHEDULE_TAG_KEY}, the schedule that the audit reads to tell when the rotation has stopped (it uses at ` +
+      `most five of the user's tags in all). Remove tags that other tools set on the user (aws iam list-user-tags ` +
+      `--user-name ${userName}), then run pulumi up again.`,
+    { cause },
+  );
+}
+
+/**
+ * Writes `keyrotation:schedule` on the user (TagUser overwrites an older value). At IAM's tag limit
+ * it refuses with the user's tag count and the fix; a missing user is named as such.
+ */
+export async function writeScheduleTag(userName: string, value: string): Promise<void> {
+  const client = sharedIamClient();
+  try {
+    await client.send(
+      new iam.TagUserCommand({ UserName: userName, Tags: [{ Key: SCHEDULE_TAG_KEY, Value: value }] }),
+    );
+  } catch (err) {
+    if (err instanceof iam.NoSuchEntityException) throw keyOps.userMissing(userName, err);
+    if (!(err instanceof iam.LimitExceededException)) throw err;
+    const tags = await keyOps.listUserTags(client, userName);
+    throw scheduleTagLimitError(userName, tags.length, err);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Removes `keyrotation:schedule` from the user; a user already gone has nothing to remove. */
+export async function removeScheduleTag(userName: string): Promise<void> {
+  const client = sharedIamClient();
+  try {
+    await keyOps.untagUser(client, userName, [SCHEDULE_TAG_KEY]);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The tag value of a state: the stored one, or (for a state without it) the one its settings give. */
+function tagOf(state: Partial<ScheduleState>): string {
+  return (
+    state.scheduleTag ??
+    scheduleTagValue({
+      rotationDays: state.rotationDays as number,
+      overlapDays: state.overlapDays as number,
+      maxAgeDays: state.maxAgeDays as number,
+    })
+  );
+}
+
 export const scheduleProvider: pulumi.dynamic.ResourceProvider = {
   async check(olds: Partial<ScheduleState>, news: Record<string, unknown>) {
     return checkSchedule(olds, news);
@@ -530,10 +601,16 @@ export const scheduleProvider: pulumi.dynamic.ResourceProvider = {
   },
   async create(inputs: ScheduleState) {
     const id = `schedule-${inputs.userName}`;
-    return { id, outs: await applySchedule(id, undefined, inputs) };
+    await writeScheduleTag(inputs.userName, tagOf(inputs));
+    return { id, outs: await applySchedule(id, undefined, { ...inputs, scheduleTag: tagOf(inputs) }) };
   },
   async update(id: string, olds: ScheduleState, news: ScheduleState) {
-    return { outs: await applySchedule(id, olds, news) };
+    if (olds.userName && olds.userName !== news.userName) await removeScheduleTag(olds.userName);
+    await writeScheduleTag(news.userName, tagOf(news));
+    return { outs: await applySchedule(id, olds, { ...news, scheduleTag: tagOf(news) }) };
+  },
+  async delete(_id: string, props: ScheduleState) {
+    if (props.userName) await removeScheduleTag(props.userName);
   },
 };
 

@@ -8,12 +8,15 @@
  *   at=<ISO-8601>`, just before CreateAccessKey; cleared (set to the empty value, which means "no
  *   intent") by the same TagUser call that tags the new key.
  *
+ * The schedule resource also writes `keyrotation:schedule` (core/scheduleTag.ts), which names no key.
+ *
  * A key created after a pending intent and never tagged is what an interrupted create left behind
  * (a lost answer, a killed deployment): its secret never reached the engine, so nobody can hold
  * it. A key tagged for the very slot and generation being created again was also never recorded
  * in the state (the engine creates a resource only when its state has none).
  */
 import { MS_PER_DAY } from "../../core/clock";
+import { SCHEDULE_TAG_KEY } from "../../core/scheduleTag";
 import { KeyStatus, Slot } from "../../core/types";
 
 export const TAG_PREFIX = "keyrotation:";
@@ -82,7 +85,8 @@ export function readTags(tags: readonly { Key?: string; Value?: string }[]): {
   const pending: PendingIntent[] = [];
   const pendingKeys = new Set<string>();
   for (const tag of tags) {
-    if (!tag.Key?.startsWith(TAG_PREFIX)) continue;
+    // The schedule tag (core/scheduleTag.ts) counts towards the total but names no key.
+    if (!tag.Key?.startsWith(TAG_PREFIX) || tag.Key === SCHEDULE_TAG_KEY) continue;
     const intent = parsePending(tag.Key, tag.Value ?? "");
     if (intent) pending.push(intent);
     if (tag.Key.startsWith(TAG_PREFIX + PENDING)) pendingKeys.add(tag.Key);

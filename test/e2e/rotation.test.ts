@@ -131,6 +131,13 @@ describe("e2e: rotation over simulated months (root project)", function () {
 
       // Invariants, read from IAM itself.
       const keys = await listKeys(user);
+      // The schedule tag the audit's rotation-stopped verdict reads: written by the first deploy,
+      // kept by every key creation's clean-up of stale key tags.
+      const tags = (await adminIam().send(new iam.ListUserTagsCommand({ UserName: user }))).Tags ?? [];
+      assert.deepStrictEqual(
+        tags.filter((t) => t.Key === "keyrotation:schedule").map((t) => t.Value),
+        ["rotation=30 overlap=7 max=90"],
+      );
       assert.ok(keys.length <= 2, `${keys.length} keys`);
       assert.deepStrictEqual(
         keys.map((k) => `${generationOf.get(k.AccessKeyId as string)}:${k.Status}`),
@@ -209,6 +216,7 @@ describe("e2e: rotation over simulated months (root project)", function () {
     const again = await stack.destroy();
     assert.strictEqual(again.code, 0, again.visible);
     assert.deepStrictEqual(await listKeys(user), []);
+    // Every tag of this package is gone with the stack, the schedule tag included.
     const users = await adminIam().send(new iam.ListUserTagsCommand({ UserName: user }));
     assert.deepStrictEqual(users.Tags, []);
   });

@@ -41,6 +41,7 @@ const AUDIT_ACTIONS = [
   "iam:GetAccessKeyLastUsed",
   "iam:GenerateCredentialReport",
   "iam:GetCredentialReport",
+  "iam:ListUserTags",
 ];
 const ROOT = path.resolve(__dirname, "../..");
 // Next UTC midnight + 1 h: ahead of the real clock (the override only moves forward), and dates
@@ -288,6 +289,7 @@ describe("audit command (IAM emulator)", function () {
       delete: 2,
       ok: 3,
       exempt: 1,
+      "rotation-stopped": 0,
       compliant: false,
     });
     assert.strictEqual(result.source, "live");
@@ -360,6 +362,7 @@ describe("audit command (IAM emulator)", function () {
       delete: 2,
       ok: 3,
       exempt: 1,
+      "rotation-stopped": 0,
       compliant: false,
     });
     // The Inactive keys' last use is read in full; the Active keys' is null and says "not read".

@@ -57,10 +57,17 @@ const SCENARIOS: Scenario[] = [
     faultyUpSucceeds: true,
   },
   {
-    name: "TagUser answers 503",
+    name: "TagUser answers 503 (the new key's slot tag)",
     before: [],
     day: 0,
-    rule: { action: "TagUser", fault: "unavailable" },
+    rule: { action: "TagUser", fault: "unavailable", bodyIncludes: "slot=a generation=1" },
+    faultyUpSucceeds: true,
+  },
+  {
+    name: "TagUser answers 503 (the schedule tag)",
+    before: [],
+    day: 0,
+    rule: { action: "TagUser", fault: "unavailable", bodyIncludes: "keyrotation:schedule" },
     faultyUpSucceeds: true,
   },
   {
@@ -73,10 +80,10 @@ const SCENARIOS: Scenario[] = [
   {
     // Without a request timeout the SDK waits on a hung socket for minutes per attempt; with the
     // 30 s limit the call is retried and the deploy goes on.
-    name: "an IAM call hangs (TagUser never answers): cut off after 30 s and retried",
+    name: "an IAM call hangs (TagUser of the new key's slot tag never answers): cut off after 30 s and retried",
     before: [],
     day: 0,
-    rule: { action: "TagUser", fault: "hang" },
+    rule: { action: "TagUser", fault: "hang", bodyIncludes: "slot=a generation=1" },
     faultyUpSucceeds: true,
   },
   {

@@ -133,7 +133,7 @@ describe("iam-policy", () => {
         {
           Sid: "ReadAccessKeys",
           Effect: "Allow",
-          Action: ["iam:GetAccessKeyLastUsed", "iam:ListAccessKeys"],
+          Action: ["iam:GetAccessKeyLastUsed", "iam:ListAccessKeys", "iam:ListUserTags"],
           Resource: "arn:aws:iam::123456789012:user/*",
         },
       ],

@@ -120,12 +120,14 @@ describe("key roles from the user's tags", () => {
     assert.strictEqual(tags.total, 3);
   });
 
-  it("finds tags of keys that no longer exist", () => {
+  it("finds tags of keys that no longer exist (never the schedule tag, which names no key)", () => {
     const tags = readTags([
       { Key: "keyrotation:AKIAGONE", Value: "slot=a generation=1" },
       { Key: "keyrotation:AKIAK1", Value: "slot=b generation=2" },
+      { Key: "keyrotation:schedule", Value: "rotation=30 overlap=7 max=90" },
     ]);
     assert.deepStrictEqual(staleKeyTags([key("AKIAK1", 0)], tags.keyTags), ["keyrotation:AKIAGONE"]);
+    assert.strictEqual(tags.total, 3);
   });
 
   it("observes slot keys with their tag and leftovers with the reason, for the schedule", () => {

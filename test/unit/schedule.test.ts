@@ -541,7 +541,7 @@ describe("schedule: keys a plan takes out of use, and the deployer's own key", (
 describe("schedule resource diff", () => {
   it("a deploy that only waits still updates the schedule, so that its events reach the preview and the output", () => {
     const plan = nextPlan(undefined, [], day(0), settings()).plan;
-    const base = { ...settings(), userName: "u", plan };
+    const base = { ...settings(), userName: "u", plan, scheduleTag: "rotation=30 overlap=7 max=90" };
     const event = (kind: "wait" | "create") => ({
       kind,
       slot: "a" as const,
@@ -561,6 +561,24 @@ describe("schedule resource diff", () => {
       changes: true,
       replaces: [],
     });
+  });
+
+  it("a state without the schedule tag (deployed before it existed) or with another value is updated, so that the tag gets written", () => {
+    const plan = nextPlan(undefined, [], day(0), settings()).plan;
+    const base = {
+      ...settings(),
+      userName: "u",
+      plan,
+      events: [],
+      scheduleTag: "rotation=30 overlap=7 max=90",
+    };
+    const { scheduleTag: _omitted, ...untagged } = base;
+    assert.deepStrictEqual(diffSchedule(untagged, base), { changes: true, replaces: [] });
+    assert.deepStrictEqual(diffSchedule({ ...base, scheduleTag: "rotation=20 overlap=7 max=90" }, base), {
+      changes: true,
+      replaces: [],
+    });
+    assert.deepStrictEqual(diffSchedule(base, base), { changes: false, replaces: [] });
   });
 });
 

@@ -46,6 +46,8 @@ describe("schedule check: stored events on a run that decides nothing new", () =
   it("keeps the stored events when nothing changes, so that the inputs equal the stored ones", async () => {
     const first = await checkSchedule({}, news, sources(DAY0, []));
     assert.deepStrictEqual(first.failures, []);
+    // The value of the user tag that create and update write (never the check: not at preview).
+    assert.strictEqual(first.inputs.scheduleTag, "rotation=30 overlap=7 max=90");
     const events = first.inputs.events as { kind: string }[];
     assert.deepStrictEqual(
       events.map((e) => e.kind),
@@ -75,6 +77,7 @@ describe("schedule check: stored events on a run that decides nothing new", () =
     const again = await checkSchedule(olds, { ...news, overlapDays: 3 }, sources(DAY0, [createdKey]));
     assert.deepStrictEqual(again.failures, []);
     assert.deepStrictEqual(again.inputs.events, []);
+    assert.strictEqual(again.inputs.scheduleTag, "rotation=30 overlap=3 max=90");
   });
 });
 

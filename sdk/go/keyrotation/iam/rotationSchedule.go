@@ -38,6 +38,8 @@ type RotationSchedule struct {
 	Refusal pulumi.AnyOutput `pulumi:"refusal"`
 	// Days between new keys. `rotationDays + overlapDays` must be below `maxAgeDays`. Default 30; 1 to 365.
 	RotationDays pulumi.IntOutput `pulumi:"rotationDays"`
+	// The value of the IAM user tag `keyrotation:schedule` that create and update write (`rotation=30 overlap=7 max=90`), from which the audit's rotation-stopped verdict reads the user's schedule.
+	ScheduleTag pulumi.StringPtrOutput `pulumi:"scheduleTag"`
 	// Rotate the user's first key this many days early, so that users configured together do not all rotate on the same day; at most `rotationDays - 1`. Default 0; 0 to 364.
 	StaggerDays pulumi.IntOutput `pulumi:"staggerDays"`
 	// Keys on the user that the component did not create: `fail` (default) stops the deploy and lists them; `retire` adopts them, creates a new current key at once, then deactivates and deletes them on the schedule.
@@ -307,6 +309,11 @@ func (o RotationScheduleOutput) Refusal() pulumi.AnyOutput {
 // Days between new keys. `rotationDays + overlapDays` must be below `maxAgeDays`. Default 30; 1 to 365.
 func (o RotationScheduleOutput) RotationDays() pulumi.IntOutput {
 	return o.ApplyT(func(v *RotationSchedule) pulumi.IntOutput { return v.RotationDays }).(pulumi.IntOutput)
+}
+
+// The value of the IAM user tag `keyrotation:schedule` that create and update write (`rotation=30 overlap=7 max=90`), from which the audit's rotation-stopped verdict reads the user's schedule.
+func (o RotationScheduleOutput) ScheduleTag() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RotationSchedule) pulumi.StringPtrOutput { return v.ScheduleTag }).(pulumi.StringPtrOutput)
 }
 
 // Rotate the user's first key this many days early, so that users configured together do not all rotate on the same day; at most `rotationDays - 1`. Default 0; 0 to 364.

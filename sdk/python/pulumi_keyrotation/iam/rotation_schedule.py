@@ -309,6 +309,7 @@ class RotationSchedule(pulumi.CustomResource):
             __props__.__dict__["notified"] = None
             __props__.__dict__["plan"] = None
             __props__.__dict__["refusal"] = None
+            __props__.__dict__["schedule_tag"] = None
         super(RotationSchedule, __self__).__init__(
             'keyrotation:iam:RotationSchedule',
             resource_name,
@@ -342,6 +343,7 @@ class RotationSchedule(pulumi.CustomResource):
         __props__.__dict__["plan"] = None
         __props__.__dict__["refusal"] = None
         __props__.__dict__["rotation_days"] = None
+        __props__.__dict__["schedule_tag"] = None
         __props__.__dict__["stagger_days"] = None
         __props__.__dict__["unmanaged_keys"] = None
         __props__.__dict__["user_name"] = None
@@ -441,6 +443,14 @@ class RotationSchedule(pulumi.CustomResource):
         Days between new keys. `rotationDays + overlapDays` must be below `maxAgeDays`. Default 30; 1 to 365.
         """
         return pulumi.get(self, "rotation_days")
+
+    @_builtins.property
+    @pulumi.getter(name="scheduleTag")
+    def schedule_tag(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The value of the IAM user tag `keyrotation:schedule` that create and update write (`rotation=30 overlap=7 max=90`), from which the audit's rotation-stopped verdict reads the user's schedule.
+        """
+        return pulumi.get(self, "schedule_tag")
 
     @_builtins.property
     @pulumi.getter(name="staggerDays")
