@@ -276,6 +276,18 @@ describe("samples in README.md and docs/", function () {
   const all = docs().flatMap((d) => extractSamples(d.file, d.text));
   const of = (...langs: string[]) => all.filter((s) => langs.includes(s.lang));
 
+  it("every relative link of README.md and docs/ points at a file that exists", () => {
+    const broken: string[] = [];
+    for (const { file, text } of docs()) {
+      for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = m[1].split("#")[0];
+        if (target === "" || /^(https?|mailto):/.test(target)) continue;
+        if (!fs.existsSync(path.resolve(ROOT, path.dirname(file), target))) broken.push(`${file}: ${m[1]}`);
+      }
+    }
+    assert.deepStrictEqual(broken, []);
+  });
+
   it("every fenced block names its language", () => {
     assert.deepStrictEqual(
       all.filter((s) => s.lang === "").map(where),
