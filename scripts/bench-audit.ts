@@ -216,15 +216,7 @@ async function timed<T>(
 ): Promise<{ t: Timed; value: T }> {
   const client = createIamClient({ retryMode: "adaptive" });
   const counter = countCalls(client);
-  if (latencyMs > 0) {
-    client.middlewareStack.add(
-      (next) => async (args) => {
-        await new Promise((resolve) => setTimeout(resolve, latencyMs));
-        return next(args);
-      },
-      { step: "finalizeRequest", name: "benchSimulatedLatency" },
-    );
-  }
+  withLatency(client, latencyMs);
   const spent: Record<string, number> = {};
   client.middlewareStack.add(
     (next, context) => async (args) => {
