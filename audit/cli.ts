@@ -27,6 +27,7 @@ import { Format, FORMATS, render } from "./format";
 import { createProgress, ProgressStream } from "./progress";
 import { ReportFormatError, ReportTimeoutError } from "./report";
 import { EXIT_CODES } from "../core/exitCodes";
+import { EXTERNAL_ID_PATTERN } from "../core/connection";
 import { renderOrganization } from "./format";
 import {
   AccountEntry,
@@ -260,8 +261,6 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
   };
 }
 
-const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
-
 function accountsCommand(v: {
   organization?: boolean;
   ou?: string;
@@ -299,7 +298,7 @@ function accountsCommand(v: {
     );
   }
   const externalId = v["external-id"];
-  if (externalId !== undefined && !EXTERNAL_ID.test(externalId)) {
+  if (externalId !== undefined && !EXTERNAL_ID_PATTERN.test(externalId)) {
     throw new UsageError("--external-id must be 2 to 1224 of A-Z a-z 0-9 +=,.@:/_-.");
   }
   return {

@@ -4,6 +4,7 @@
  * keys) and for the audit command. Pure functions; the CLI prints them as JSON.
  */
 import { parseArgs } from "util";
+import { EXTERNAL_ID_PATTERN } from "../core/connection";
 import { USER_NAME_PATTERN } from "../core/settings";
 import { snsTopicArnFailure } from "../core/notifications";
 
@@ -67,7 +68,6 @@ export const DEFAULT_AUDIT_ROLE_POLICY_NAME = "KeyRotationAudit";
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
 const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam::\d{12}:(user|role)\/[\w+=,.@/-]{1,512}|iam::\d{12}:root)$/;
-const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 
 export interface PolicyRequest {
   /** `deployer` (default): what `pulumi up` of the rotation needs; `audit`: what the audit command needs. */
@@ -148,7 +148,7 @@ export function rolePoliciesProblems(request: RolePoliciesRequest): string[] {
       `--organization-id must look like o-abcd123456 (aws organizations describe-organization); got "${request.organizationId}".`,
     );
   }
-  if (request.externalId !== undefined && !EXTERNAL_ID.test(request.externalId)) {
+  if (request.externalId !== undefined && !EXTERNAL_ID_PATTERN.test(request.externalId)) {
     problems.push("--external-id must be 2 to 1224 of A-Z a-z 0-9 +=,.@:/_-.");
   }
   return problems;

@@ -14,7 +14,7 @@ import { requestHandlerOptions, resolveRegion } from "../core/aws";
 import { AssumeRoleError, ROLE_ARN_PATTERN, standaloneConnection } from "../core/connection";
 import { messageOf } from "../core/errors";
 import { createIamClient, mapLimit } from "../core/iam";
-import { AuditOptions, AuditResult, checksSchedule, runAudit } from "./audit";
+import { AUDIT_DEFAULTS, AuditOptions, AuditResult, checksSchedule, runAudit } from "./audit";
 import { explainAwsError, instrumentClient } from "./client";
 import { compareNames, Finding, isoSeconds, Verdict } from "./verdict";
 
@@ -145,10 +145,9 @@ export function auditRoleArn(account: AccountEntry, roleName: string, partition 
   return account.roleArn ?? `arn:${partition}:iam::${account.id}:role/${roleName}`;
 }
 
-function isActive(account: org.Account): boolean {
-  // `State` replaces `Status` (ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED); either may be given.
-  const state = (account as { State?: string }).State ?? account.Status;
-  return state === "ACTIVE";
+/** `State` replaces `Status` (ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED); either may be given. */
+function stateOf(account: org.Account): string | undefined {
+  return (account as { State?: string }).State ?? account.Status;
 }
 
 /** Accounts listed by Organizations, and the ones left out because they are not active. */
@@ -164,12 +163,12 @@ function toEntries(listed: org.Account[]): ListedAccounts {
   for (const a of listed) {
     if (!a.Id || seen.has(a.Id)) continue;
     seen.add(a.Id);
-    if (isActive(a)) accounts.push({ id: a.Id, ...(a.Name ? { name: a.Name } : {}) });
+    if (stateOf(a) === "ACTIVE") accounts.push({ id: a.Id, ...(a.Name ? { name: a.Name } : {}) });
     else
       inactive.push({
         id: a.Id,
         ...(a.Name ? { name: a.Name } : {}),
-        state: (a as { State?: string }).State ?? a.Status ?? "unknown",
+        state: stateOf(a) ?? "unknown",
       });
   }
   accounts.sort((x, y) => compareNames(x.id, y.id));
@@ -483,15 +482,15 @@ export async function auditOrganization(options: OrganizationAuditOptions): Prom
   const audited = outcomes.filter((o) => o.status === "audited");
   const sum = (pick: (s: AuditResult["summary"]) => number) =>
     audited.reduce((n, o) => n + pick(o.summary as AuditResult["summary"]), 0);
-  const failOn = [...(options.failOn ?? ["rotate"])];
+  const failOn = [...(options.failOn ?? AUDIT_DEFAULTS.failOn)];
   return {
     schemaVersion: 1,
     kind: "organization",
     generatedAt: isoSeconds(options.now),
     accountsFrom: options.accountsFrom,
     settings: {
-      maxAgeDays: options.maxAgeDays ?? 90,
-      unusedDays: options.unusedDays ?? 30,
+      maxAgeDays: options.maxAgeDays ?? AUDIT_DEFAULTS.maxAgeDays,
+      unusedDays: options.unusedDays ?? AUDIT_DEFAULTS.unusedDays,
       failOn,
       checkSchedule: checksSchedule(options) && options.source !== "report",
       userNames: options.userNames ? [...new Set(options.userNames)].sort(compareNames) : null,

@@ -32,6 +32,8 @@ export interface ConnectionSettings {
   assumeRole?: AssumeRoleSettings;
 }
 
+/** What STS accepts as an external id: 2-1224 of letters, digits and `+=,.@:/_-`. */
+export const EXTERNAL_ID_PATTERN = /^[\w+=,.@:/-]{2,1224}$/;
 export const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const SESSION_NAME_PATTERN = /^[\w+=,.@-]{2,64}$/;
 export const DEFAULT_SESSION_NAME = "pulumi-keyrotation";
