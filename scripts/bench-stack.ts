@@ -1,7 +1,8 @@
 /**
  * `npm run bench:stack [-- --users 10,100,1000] [--json FILE] [--ref GIT_REF] [--baseline-ref GIT_REF]
  *   [--preview-runs N] [--keep-state DIR] [--rotation-max-users N] [--skip-checkpoints]
- *   [--sharded [--max-users-per-stack N] [--parallel N]] [--single-max-users N]`
+ *   [--sharded [--max-users-per-stack N] [--parallel N]] [--single-max-users N] [--cpu]
+ *   [--engine-profile DIR]`
  *
  * What a stack of N `RotatingAccessKey`s costs next to the cheapest stack Pulumi can have with the
  * same resource graph. For each N (default 100), in one run and side by side:
@@ -49,6 +50,13 @@
  * how much of the time is the engine's own checkpointing. The report's header says when it was
  * set.
  *
+ * `--cpu` adds, for every command, the CPU seconds of each process by kind (the engine, the
+ * language host, the program, the provider plugin, the dynamic-provider hosts, the emulator and
+ * this process with its counting proxy), sampled from /proc (scripts/cpuSampler.ts; Linux).
+ *
+ * `--engine-profile DIR` passes `--profiling DIR/<users>-<stack>-<command>` to every CLI
+ * command: the engine's own CPU profiles, for `go tool pprof`.
+ *
  * `--keep-state DIR` writes every `pulumi stack export` measured into DIR. Temporary folders,
  * stacks and the emulator are removed at the end, on failure and on Ctrl-C too.
  *
@@ -76,6 +84,7 @@ import {
 import { REPO_ROOT, RunResult, TestStack } from "../test/support/pulumiCli";
 import { addDays } from "../core/clock";
 import { actionOf } from "../test/support/faultProxy";
+import { CpuSampler, ProcessKind } from "./cpuSampler";
 
 const COMPONENT_TOKEN = "keyrotation:iam:RotatingAccessKey";
 /** The deployer's key (emulatorEnv); any other signer is a key the deployment made. */
@@ -321,9 +330,24 @@ async function stateFigures(
 interface PhaseResult {
   seconds: number;
   changes: Record<string, number>;
+  /** With `--cpu`: CPU seconds of the command by process kind. */
+  cpu?: CpuByKind;
 }
 
+type CpuByKind = Record<string, { seconds: number; processes: number }>;
+
+/** With `--cpu`, the processes outside a command's tree that are counted with it. */
+let cpuNamed: Map<number, ProcessKind> | undefined;
+/** With `--engine-profile DIR`, where the CLI writes its CPU profiles (`pulumi --profiling`). */
+let engineProfileDir: string | undefined;
+
 let activeStack: TestStack | undefined;
+
+const cpuLine = (cpu: CpuByKind) =>
+  Object.entries(cpu)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k} ${v.seconds} (${v.processes})`)
+    .join(", ");
 /** The signal that interrupted the run: the run stops at its next step and cleans up. */
 let interrupted: string | undefined;
 
@@ -335,7 +359,10 @@ async function timed(stack: TestStack, what: string, run: () => Promise<RunResul
   const started = performance.now();
   checkInterrupted();
   activeStack = stack;
+  const sampler = cpuNamed ? new CpuSampler(cpuNamed) : undefined;
+  sampler?.start(() => stack.runningPid);
   const result = await run();
+  const cpu = sampler?.stop();
   activeStack = undefined;
   checkInterrupted();
   const seconds = Math.round((performance.now() - started) / 100) / 10;
@@ -345,7 +372,8 @@ async function timed(stack: TestStack, what: string, run: () => Promise<RunResul
   const summary = result.events.find((e) => e.summaryEvent)?.summaryEvent;
   const changes = summary?.resourceChanges ?? {};
   process.stderr.write(`  ${what}: ${seconds} s ${JSON.stringify(changes)}\n`);
-  return { seconds, changes };
+  if (cpu) process.stderr.write(`    CPU s: ${cpuLine(cpu)}\n`);
+  return { seconds, changes, ...(cpu ? { cpu } : {}) };
 }
 
 async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
@@ -373,6 +401,7 @@ interface PreviewRun {
   stack: Role;
   seconds: number;
   changes: Record<string, number>;
+  cpu?: CpuByKind;
 }
 
 interface SizeResult {
@@ -399,7 +428,25 @@ interface SizeResult {
   callsPerUser: Partial<Record<Phase, CallsPerUser>>;
   baselineCallsPerUser?: Partial<Record<Phase, CallsPerUser>>;
   floorCalls: number;
+  /** With `--cpu`: CPU seconds by process kind per phase and stack (the preview: mean of its runs). */
+  cpu?: Partial<Record<Phase, PerRole<CpuByKind>>>;
   checks: [string, boolean][];
+}
+
+/** The mean of several commands' CPU by kind. */
+function meanCpu(runs: CpuByKind[]): CpuByKind {
+  const out: CpuByKind = {};
+  for (const run of runs)
+    for (const [kind, v] of Object.entries(run)) {
+      const o = (out[kind] ??= { seconds: 0, processes: 0 });
+      o.seconds += v.seconds / runs.length;
+      o.processes += v.processes / runs.length;
+    }
+  for (const o of Object.values(out)) {
+    o.seconds = Math.round(o.seconds * 100) / 100;
+    o.processes = Math.round(o.processes * 10) / 10;
+  }
+  return out;
 }
 
 const perUser = (o: Record<string, number>, n: number) =>
@@ -490,12 +537,16 @@ async function benchSize(
     phase: Phase,
     what: string,
     daysOn: number,
-    command: (s: TestStack) => Promise<RunResult>,
+    command: (s: TestStack, extra: string[]) => Promise<RunResult>,
   ): Promise<PhaseResult> => {
     await syncClock(daysOn);
     proxy.take();
     const stack = stackOf(role);
-    const r = await timed(stack, `${role}: ${what}`, () => command(stack));
+    // `--engine-profile DIR`: the CLI's own CPU profile (pprof) of every command, by name.
+    const extra = engineProfileDir
+      ? ["--profiling", path.join(engineProfileDir, `${n}-${role}-${what.replace(/[^a-z0-9]+/gi, "-")}`)]
+      : [];
+    const r = await timed(stack, `${role}: ${what}`, () => command(stack, extra));
     const t = proxy.take();
     if (role === "floor") floorCalls += tallyTotal(t);
     else {
@@ -509,20 +560,20 @@ async function benchSize(
 
   // First up: the package stack first, its state gives the floor's shape.
   const up: Partial<Record<Role, PhaseResult>> = {};
-  up.package = await measure("package", "first up", "first up", 0, (s) => s.up());
+  up.package = await measure("package", "first up", "first up", 0, (s, extra) => s.up(extra));
   const pState1 = await stateFigures(pkg, n, `${n}-package-first-up`);
   const { shape, distinct } = userShapes(pState1.raw);
   let bState1: (StateFigures & { raw: StateResource[] }) | undefined;
   let bShapes: ReturnType<typeof userShapes> | undefined;
   if (base) {
-    up.baseline = await measure("baseline", "first up", "first up", 0, (s) => s.up());
+    up.baseline = await measure("baseline", "first up", "first up", 0, (s, extra) => s.up(extra));
     bState1 = await stateFigures(base, n, `${n}-baseline-first-up`);
     bShapes = userShapes(bState1.raw);
   }
   const writeFloor = (generation: number) =>
     fs.writeFileSync(path.join(floorProject.dir, "bench.json"), JSON.stringify({ users, shape, generation }));
   writeFloor(1);
-  up.floor = await measure("floor", "first up", "first up", 0, (s) => s.up());
+  up.floor = await measure("floor", "first up", "first up", 0, (s, extra) => s.up(extra));
   const fState1 = await stateFigures(floor, n, `${n}-floor-first-up`);
   times["first up"] = perRole((role) => (up[role] as PhaseResult).seconds);
   changes["first up"] = perRole((role) => (up[role] as PhaseResult).changes);
@@ -535,8 +586,14 @@ async function benchSize(
     const order = roles.map((_, i) => roles[(i + round) % roles.length]);
     for (const role of order) {
       const what = `no-change preview ${round + 1}/${options.previewRuns}`;
-      const r = await measure(role, "no-change preview", what, 0, (s) => s.preview());
-      previewRuns.push({ round: round + 1, stack: role, seconds: r.seconds, changes: r.changes });
+      const r = await measure(role, "no-change preview", what, 0, (s, extra) => s.preview(extra));
+      previewRuns.push({
+        round: round + 1,
+        stack: role,
+        seconds: r.seconds,
+        changes: r.changes,
+        ...(r.cpu ? { cpu: r.cpu } : {}),
+      });
     }
   }
   const runsOf = (role: Role) => previewRuns.filter((x) => x.stack === role);
@@ -547,11 +604,12 @@ async function benchSize(
   let rotation: { rot: PerRole<PhaseResult>; state2: PerRole<StateFigures> } | undefined;
   if (options.rotation) {
     const rot: Partial<Record<Role, PhaseResult>> = {};
-    rot.package = await measure("package", "rotation up", "rotation up", 31, (s) => s.up());
-    if (base) rot.baseline = await measure("baseline", "rotation up", "rotation up", 31, (s) => s.up());
+    rot.package = await measure("package", "rotation up", "rotation up", 31, (s, extra) => s.up(extra));
+    if (base)
+      rot.baseline = await measure("baseline", "rotation up", "rotation up", 31, (s, extra) => s.up(extra));
     writeFloor(2);
     const floorWhat = "rotation up (every input changed)";
-    rot.floor = await measure("floor", "rotation up", floorWhat, 31, (s) => s.up());
+    rot.floor = await measure("floor", "rotation up", floorWhat, 31, (s, extra) => s.up(extra));
     const state2: Partial<Record<Role, StateFigures>> = {};
     for (const role of roles) state2[role] = await stateFigures(stackOf(role), n, `${n}-${role}-rotation-up`);
     rotation = {
@@ -661,8 +719,47 @@ async function benchSize(
     callsPerUser: callsOf("package"),
     ...(base ? { baselineCallsPerUser: callsOf("baseline") } : {}),
     floorCalls,
+    ...(cpuNamed
+      ? {
+          cpu: {
+            "first up": perRole((role) => up[role]?.cpu ?? {}),
+            "no-change preview": perRole((role) => meanCpu(runsOf(role).map((x) => x.cpu ?? {}))),
+            ...(rotation ? { "rotation up": perRole((role) => rotation.rot[role]?.cpu ?? {}) } : {}),
+          },
+        }
+      : {}),
     checks,
   };
+}
+
+/** CPU seconds by process kind, one table per phase (`--cpu`). */
+function cpuReport(r: SizeResult, roles: Role[], baselineName: string): string[] {
+  if (!r.cpu) return [];
+  const out: string[] = [
+    "",
+    "CPU seconds by process during each command (`--cpu`: /proc sampled every 50 ms; the emulator and the " +
+      "benchmark's counting proxy counted with the command; processes in parentheses; the preview: mean of its runs):",
+  ];
+  const name = (role: Role) => (role === "baseline" ? baselineName : role);
+  for (const phase of r.phases) {
+    const per = r.cpu[phase];
+    if (!per) continue;
+    const kinds = [...new Set(roles.flatMap((role) => Object.keys(per[role] ?? {})))].sort();
+    const cell = (role: Role, kind: string) => {
+      const v = per[role]?.[kind];
+      return v ? `${num(v.seconds)} (${v.processes})` : "-";
+    };
+    const total = (role: Role) =>
+      num(sumOf(Object.fromEntries(Object.entries(per[role] ?? {}).map(([k, v]) => [k, v.seconds]))));
+    out.push("", `${phase}:`);
+    out.push(
+      ...table(
+        ["process", ...roles.map(name)],
+        [...kinds.map((k) => [k, ...roles.map((role) => cell(role, k))]), ["**total**", ...roles.map(total)]],
+      ),
+    );
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -908,6 +1005,7 @@ function report(r: SizeResult, baselineName: string): string[] {
     out.push(``, `Verification calls per user, ${who} (signed with a key the deployment created):`);
     out.push(...callTable(phases, calls, "otherKey"));
   }
+  out.push(...cpuReport(r, roles, baselineName));
   out.push(``);
   for (const [name, ok] of r.checks) out.push(`${ok ? "PASS" : "FAIL"} ${name}`);
   return out;
@@ -1123,6 +1221,8 @@ async function main(): Promise<void> {
       "single-max-users": { type: "string" },
       "max-users-per-stack": { type: "string", default: "100" },
       parallel: { type: "string", default: "4" },
+      cpu: { type: "boolean", default: false },
+      "engine-profile": { type: "string" },
     },
   });
   const sharded = values.sharded === true;
@@ -1211,6 +1311,15 @@ async function main(): Promise<void> {
     checkInterrupted();
     proxy = new CountingProxy(emulator().endpoint);
     await proxy.start();
+    if (values["engine-profile"]) {
+      engineProfileDir = path.resolve(values["engine-profile"]);
+      fs.mkdirSync(engineProfileDir, { recursive: true });
+    }
+    if (values.cpu) {
+      const emulatorPid = emulator().process.pid;
+      cpuNamed = new Map<number, ProcessKind>([[process.pid, "benchmark (proxy)"]]);
+      if (emulatorPid !== undefined) cpuNamed.set(emulatorPid, "emulator");
+    }
     let t0 = new Date(Math.ceil(Date.now() / 1000) * 1000 + 3_600_000);
     for (const n of sizes) {
       if (n <= singleMax) {

@@ -139,6 +139,11 @@ export class TestStack {
    * starts in process groups of their own and which would otherwise go on with their calls).
    * The project folder must be one of the test's own (never the repository).
    */
+  /** The pid of the running `pulumi` command, if one runs (for benchmarks that sample its processes). */
+  get runningPid(): number | undefined {
+    return this.running?.pid;
+  }
+
   kill(): void {
     const pid = this.running?.pid;
     if (pid !== undefined) {
