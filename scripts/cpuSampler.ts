@@ -5,6 +5,7 @@
  * emulator, the benchmark's own process with its counting proxy), keeps each process's last
  * user + system time, and sums them by kind. Linux only; a process that lives less than one
  * sample is missed (the figures are a lower bound by at most 50 ms per such process).
+ * `KEYROTATION_BENCH_CPU_DEBUG=1` prints each process's CPU seconds and command line to stderr.
  */
 import * as fs from "fs";
 
