@@ -50,7 +50,8 @@
  * how much of the time is the engine's own checkpointing. The report's header says when it was
  * set.
  *
- * `--cpu` adds, for every command, the CPU seconds of each process by kind (the engine, the
+ * `--cpu` adds, for every CLI command of the package, baseline and floor stacks (not the
+ * sharded run's), the CPU seconds of each process by kind (the engine, the
  * language host, the program, the provider plugin, the dynamic-provider hosts, the emulator and
  * this process with its counting proxy), sampled from /proc (scripts/cpuSampler.ts; Linux).
  *
@@ -84,7 +85,7 @@ import {
 import { REPO_ROOT, RunResult, TestStack } from "../test/support/pulumiCli";
 import { addDays } from "../core/clock";
 import { actionOf } from "../test/support/faultProxy";
-import { CpuSampler, ProcessKind } from "./cpuSampler";
+import { CpuByKind, CpuSampler, ProcessKind } from "./cpuSampler";
 
 const COMPONENT_TOKEN = "keyrotation:iam:RotatingAccessKey";
 /** The deployer's key (emulatorEnv); any other signer is a key the deployment made. */
@@ -334,26 +335,24 @@ interface PhaseResult {
   cpu?: CpuByKind;
 }
 
-type CpuByKind = Record<string, { seconds: number; processes: number }>;
-
 /** With `--cpu`, the processes outside a command's tree that are counted with it. */
 let cpuNamed: Map<number, ProcessKind> | undefined;
 /** With `--engine-profile DIR`, where the CLI writes its CPU profiles (`pulumi --profiling`). */
 let engineProfileDir: string | undefined;
 
 let activeStack: TestStack | undefined;
-
-const cpuLine = (cpu: CpuByKind) =>
-  Object.entries(cpu)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k} ${v.seconds} (${v.processes})`)
-    .join(", ");
 /** The signal that interrupted the run: the run stops at its next step and cleans up. */
 let interrupted: string | undefined;
 
 function checkInterrupted(): void {
   if (interrupted) throw new Error(`interrupted by ${interrupted}`);
 }
+
+const cpuLine = (cpu: CpuByKind) =>
+  Object.entries(cpu)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k} ${v.seconds} (${v.processes})`)
+    .join(", ");
 
 async function timed(stack: TestStack, what: string, run: () => Promise<RunResult>): Promise<PhaseResult> {
   const started = performance.now();

@@ -21,6 +21,9 @@ export type ProcessKind =
   | "benchmark (proxy)"
   | "other";
 
+/** CPU seconds by process kind, and how many processes of that kind ran. */
+export type CpuByKind = Record<string, { seconds: number; processes: number }>;
+
 interface Stat {
   ppid: number;
   cpuTicks: number;
@@ -99,8 +102,14 @@ export class CpuSampler {
     for (const [pid, s] of stats) {
       if (this.named.has(pid) || !inTree(pid)) continue;
       const entry = this.seen.get(pid);
-      if (entry) entry.last = s.cpuTicks;
-      else {
+      if (entry) {
+        entry.last = s.cpuTicks;
+        // A wrapper script (pulumi-resource-pulumi-nodejs) execs Node under the same pid: look again.
+        if (entry.kind === "other") {
+          entry.command = cmdline(pid) || entry.command;
+          entry.kind = kindOf(entry.command);
+        }
+      } else {
         const command = cmdline(pid);
         this.seen.set(pid, { kind: kindOf(command), command, start: 0, last: s.cpuTicks });
       }
@@ -108,10 +117,10 @@ export class CpuSampler {
   }
 
   /** Stops sampling; CPU seconds by kind, and the number of processes of each kind. */
-  stop(): Record<string, { seconds: number; processes: number }> {
+  stop(): CpuByKind {
     if (this.timer) clearInterval(this.timer);
     this.sample(undefined);
-    const out: Record<string, { seconds: number; processes: number }> = {};
+    const out: CpuByKind = {};
     for (const { kind, command, start, last } of this.seen.values()) {
       if (process.env.KEYROTATION_BENCH_CPU_DEBUG) {
         process.stderr.write(

@@ -133,17 +133,17 @@ export class TestStack {
     return { code, stdout, stderr, visible, events };
   }
 
+  /** The pid of the running `pulumi` command, if one runs (for benchmarks that sample its processes). */
+  get runningPid(): number | undefined {
+    return this.running?.pid;
+  }
+
   /**
    * SIGKILLs the running deployment: the CLI's process group, and every process working in the
    * project folder (the language host, the program and the dynamic-provider hosts, which the CLI
    * starts in process groups of their own and which would otherwise go on with their calls).
    * The project folder must be one of the test's own (never the repository).
    */
-  /** The pid of the running `pulumi` command, if one runs (for benchmarks that sample its processes). */
-  get runningPid(): number | undefined {
-    return this.running?.pid;
-  }
-
   kill(): void {
     const pid = this.running?.pid;
     if (pid !== undefined) {
