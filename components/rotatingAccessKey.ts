@@ -117,7 +117,15 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
     for (const key of SETTING_KEYS) Object.assign(settings, { [key]: args[key] ?? DEFAULTS[key] });
     if (args.notifySnsTopicArn !== undefined) settings.notifySnsTopicArn = args.notifySnsTopicArn;
     // The settings are recorded as the component's inputs, so that policies see what was asked for.
-    super(ROTATING_ACCESS_KEY_TOKEN, name, settings, opts);
+    // Registered without stacks for the SDK's property promises, as KeyRotationResource does (see
+    // there): the component's source position and stack trace are recorded as before.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(ROTATING_ACCESS_KEY_TOKEN, name, settings, opts);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     // Events the schedule decides in this deployment are stamped after this reading.
     let registeredAt: Date | undefined;
     try {

@@ -15,7 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as providerSdk from "@pulumi/pulumi/provider";
 import { configureConnection, parseConnection } from "../core/connection";
 import { setWarningSink, WarningSink } from "../core/notify";
-import { RotatingAccessKey, RotatingAccessKeyArgs } from "../components/rotatingAccessKey";
+import type { RotatingAccessKeyArgs } from "../components/rotatingAccessKey";
 import { keyRotationProvider, PROVIDER_NAME } from "./provider";
 
 interface GrpcCall {
@@ -127,6 +127,10 @@ async function constructRotatingAccessKey(
   inputs: pulumi.Inputs,
   options: pulumi.ComponentResourceOptions,
 ): Promise<providerSdk.ConstructResult> {
+  // Loaded on the first construct only: a TypeScript program registers the component itself, and
+  // the module (with everything it imports) is about 90 ms of every plugin start otherwise.
+  const { RotatingAccessKey } =
+    require("../components/rotatingAccessKey") as typeof import("../components/rotatingAccessKey");
   const component = new RotatingAccessKey(name, inputs as RotatingAccessKeyArgs, options);
   return {
     urn: component.urn,
