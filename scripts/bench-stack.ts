@@ -1023,6 +1023,8 @@ interface ShardedResult {
   exitCodes: { "first up": number; "no-change preview": number };
   /** Every stack's state as stored (compact JSON), summed, per user. */
   storedBytesPerUser: number;
+  /** The same by resource type (compact JSON of each resource, every stack), per user. */
+  bytesPerTypePerUser: Record<string, number>;
   callsPerUser: { "first up": CallsPerUser; "no-change preview": CallsPerUser };
   checks: [string, boolean][];
 }
@@ -1104,6 +1106,7 @@ async function benchSharded(
 
   // The stacks' state, straight from the backend (fully qualified names need no project folder).
   let stored = 0;
+  const byType: Record<string, number> = {};
   for (const s of up.summary.stacks) {
     const text = execFileSync(
       "pulumi",
@@ -1115,7 +1118,10 @@ async function benchSharded(
         maxBuffer: 256 * 1024 * 1024,
       },
     );
-    stored += JSON.stringify((JSON.parse(text) as { deployment: unknown }).deployment).length;
+    const deployment = (JSON.parse(text) as { deployment: { resources?: StateResource[] } }).deployment;
+    stored += JSON.stringify(deployment).length;
+    for (const r of deployment.resources ?? [])
+      byType[r.type] = (byType[r.type] ?? 0) + Buffer.byteLength(JSON.stringify(r));
   }
   let withOneKey = 0;
   await mapLimit(users, 8, async (u) => {
@@ -1143,6 +1149,9 @@ async function benchSharded(
     times: { "first up": up.seconds, "no-change preview": preview.seconds },
     exitCodes: { "first up": up.code, "no-change preview": preview.code },
     storedBytesPerUser: Math.round(stored / n),
+    bytesPerTypePerUser: Object.fromEntries(
+      Object.entries(byType).map(([t, b]) => [t, Math.round((b / n) * 100) / 100]),
+    ),
     callsPerUser: { "first up": calls(up.tally), "no-change preview": calls(preview.tally) },
     checks,
   };
@@ -1182,6 +1191,20 @@ function shardedReport(sharded: ShardedResult[], singles: SizeResult[]): string[
     );
   }
   for (const r of sharded) {
+    // Like for like: the resources of each user beside the single stack's, type by type (the
+    // runner's stacks run the ready project's program, whose stack outputs name every user).
+    const s = single(r.users)?.state["after first up"]?.package?.bytesPerTypePerUser ?? {};
+    const types = [...new Set([...Object.keys(r.bytesPerTypePerUser), ...Object.keys(s)])].sort();
+    out.push(
+      "",
+      `State per user by resource type, sharded ${r.users} users against the single stack (compact JSON bytes):`,
+    );
+    out.push(
+      ...table(
+        ["type", "sharded", "single stack"],
+        types.map((t) => [t, num(r.bytesPerTypePerUser[t]), num(s[t])]),
+      ),
+    );
     out.push("", `IAM calls per user, sharded ${r.users} users, signed with the deployer's key:`);
     const actions = new Set([
       ...Object.keys(r.callsPerUser["first up"].deployer),
