@@ -4,8 +4,8 @@
 //
 // Node's on-disk compile cache (Node 22.1 and later; in os.tmpdir() unless NODE_COMPILE_CACHE
 // names a folder) keeps the compiled code of the modules loaded from here on, the package's own
-// and the AWS SDK's, across plugin starts: `npm run bench:stack` measured about 60 ms less CPU
-// per start. The cache is only an optimisation, so any failure to use it is ignored.
+// and the AWS SDK's, across plugin starts: about 50 ms less CPU per start (docs/scale.md). The
+// cache is only an optimisation, so any failure to use it is ignored.
 try {
   require("node:module").enableCompileCache?.();
 } catch {
