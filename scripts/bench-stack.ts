@@ -1149,9 +1149,7 @@ async function benchSharded(
     times: { "first up": up.seconds, "no-change preview": preview.seconds },
     exitCodes: { "first up": up.code, "no-change preview": preview.code },
     storedBytesPerUser: Math.round(stored / n),
-    bytesPerTypePerUser: Object.fromEntries(
-      Object.entries(byType).map(([t, b]) => [t, Math.round((b / n) * 100) / 100]),
-    ),
+    bytesPerTypePerUser: perUser(byType, n),
     callsPerUser: { "first up": calls(up.tally), "no-change preview": calls(preview.tally) },
     checks,
   };
