@@ -19,6 +19,7 @@ import { ValidationError } from "../core/errors";
 import { RotationSchedule, RotationScheduleArgs, ScheduleEvent } from "./providers/rotationSchedule";
 import { freshEvents, Plan } from "./rotation/schedule";
 import { SecretPublication } from "./providers/secretPublication";
+import { muteStackCaptures } from "./providers/stored";
 import { DEFAULTS, resolveSettings, RotationSettings, SETTING_KEYS, userNameFailure } from "../core/settings";
 import { snsTopicArnFailure } from "../core/notifications";
 
@@ -117,14 +118,12 @@ export class RotatingAccessKey extends pulumi.ComponentResource {
     for (const key of SETTING_KEYS) Object.assign(settings, { [key]: args[key] ?? DEFAULTS[key] });
     if (args.notifySnsTopicArn !== undefined) settings.notifySnsTopicArn = args.notifySnsTopicArn;
     // The settings are recorded as the component's inputs, so that policies see what was asked for.
-    // Registered without stacks for the SDK's property promises, as KeyRotationResource does (see
-    // there): the component's source position and stack trace are recorded as before.
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
+    // Registered without stack captures for the SDK's property promises (muteStackCaptures).
+    const restore = muteStackCaptures();
     try {
       super(ROTATING_ACCESS_KEY_TOKEN, name, settings, opts);
     } finally {
-      Error.stackTraceLimit = limit;
+      restore();
     }
     // Events the schedule decides in this deployment are stamped after this reading.
     let registeredAt: Date | undefined;

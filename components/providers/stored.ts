@@ -42,6 +42,26 @@ export function storedProviderText(type: StoredType): string {
 }
 
 /**
+ * Turns stack captures off until the returned function is called; registration goes in between
+ * (`const restore = muteStackCaptures(); try { super(...) } finally { restore(); }`).
+ *
+ * Registering a resource makes four promises per property (this package's resources have 9 to
+ * 14), each with `new Error().stack` for Pulumi's promise-leak report; under ts-node every such
+ * stack is source-mapped frame by frame, which made these stacks the largest CPU cost of a
+ * preview's program (about 20 ms per RotatingAccessKey). Those captures are made synchronously
+ * during registration: they get no frames. The resource's source position and stack trace, which
+ * Pulumi records with its own limit, are unchanged; so is every error's stack except the one
+ * Pulumi pre-allocates for a failed registration, whose message names the resource.
+ */
+export function muteStackCaptures(): () => void {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  return () => {
+    Error.stackTraceLimit = limit;
+  };
+}
+
+/**
  * A custom resource of the `keyrotation` provider plugin (`keyrotation:iam:<type>`, served by
  * provider/). Its state holds no provider code. The alias from the dynamic type
  * (`pulumi-nodejs:dynamic/keyrotation:<type>`) carries a resource deployed by 0.1.x over with its id
@@ -51,15 +71,8 @@ export function storedProviderText(type: StoredType): string {
  */
 export abstract class KeyRotationResource extends pulumi.CustomResource {
   constructor(type: StoredType, name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
-    // Registering a custom resource makes four promises per property (this package's resources
-    // have 12 to 14), each with `new Error().stack` for Pulumi's promise-leak report; under ts-node
-    // every such stack is source-mapped frame by frame, which made these stacks the largest CPU
-    // cost of a preview's program (about 20 ms per RotatingAccessKey). Those captures are made
-    // synchronously in here: they get no frames. The resource's source position and stack trace,
-    // which Pulumi records with its own limit, are unchanged; so is every error's stack except
-    // the one Pulumi pre-allocates for a failed registration, whose message names the resource.
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
+    // Registered without stack captures for the SDK's property promises (muteStackCaptures).
+    const restore = muteStackCaptures();
     try {
       super(
         `${PROVIDER_PACKAGE}:${PROVIDER_MODULE}:${type}`,
@@ -71,7 +84,7 @@ export abstract class KeyRotationResource extends pulumi.CustomResource {
         }),
       );
     } finally {
-      Error.stackTraceLimit = limit;
+      restore();
     }
   }
 }
