@@ -9,10 +9,11 @@ export { RotatingAccessKey, ROTATING_ACCESS_KEY_TOKEN, validateArgs } from "./ro
 export type { RotatingAccessKeyArgs, ManagedKey } from "./rotatingAccessKey";
 export { AccessKey, ACCESS_KEY_TOKEN, accessKeyProvider } from "./providers/accessKey";
 export type { AccessKeyArgs, AccessKeyInputs, AccessKeyOutputs, KeyStatus } from "./providers/accessKey";
-export { RotationSchedule, SCHEDULE_TOKEN } from "./providers/rotationSchedule";
+export { RotationSchedule } from "./providers/rotationScheduleResource";
+export { SCHEDULE_TOKEN } from "../core/tokens";
 export type { RotationScheduleArgs } from "./providers/rotationSchedule";
 export type { ScheduleEvent } from "./providers/rotationSchedule";
-export { SecretPublication } from "./providers/secretPublication";
+export { SecretPublication } from "./providers/secretPublicationResource";
 export { Provider } from "./provider";
 export type { ProviderArgs, AssumeRoleArgs } from "./provider";
 export { nextPlan, rotationDueDate, deactivationReason } from "./rotation/schedule";

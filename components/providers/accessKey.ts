@@ -17,42 +17,47 @@ import * as pulumi from "@pulumi/pulumi";
 import { KeyRotationResource } from "./stored";
 import { KeyStatus } from "../../core/types";
 import { ACCESS_KEY_TOKEN, ACCESS_KEY_TYPE } from "../../core/tokens";
-import * as ops from "./accessKeyOps";
-import * as creation from "./keyCreation";
+import type * as ops from "./accessKeyOps";
+import type * as creation from "./keyCreation";
 
 export type { AccessKeyInputs, AccessKeyOutputs } from "./accessKeyOps";
 export type { KeyStatus };
 
 export { ACCESS_KEY_TOKEN, ACCESS_KEY_TYPE };
 
+// The provider's code (and with it the AWS SDK) is loaded at its first call, not with this module:
+// a program imports this module for the AccessKey class only, and registering it needs neither.
+const keyOps = () => require("./accessKeyOps") as typeof ops;
+const keyCreation = () => require("./keyCreation") as typeof creation;
+
 /** The provider, which the engine's host loads through `hosted.ts` (the state stores only a loader). */
 export const accessKeyProvider: pulumi.dynamic.ResourceProvider = {
   async check(olds: Partial<ops.AccessKeyInputs>, news: Record<string, unknown>) {
-    const { inputs, failures } = ops.checkAccessKeyInputs(news);
+    const { inputs, failures } = keyOps().checkAccessKeyInputs(news);
     if (failures.length > 0) return { inputs, failures };
-    ops.rememberGuard(olds, inputs);
+    keyOps().rememberGuard(olds, inputs);
     return {
-      inputs: { ...inputs, interrupted: await creation.interruptedCreateNotice(olds, inputs) },
+      inputs: { ...inputs, interrupted: await keyCreation().interruptedCreateNotice(olds, inputs) },
       failures,
     };
   },
   async diff(_id: string, olds: ops.AccessKeyOutputs, news: ops.AccessKeyInputs) {
-    const { changes, replaces } = ops.diffKey(olds, news);
+    const { changes, replaces } = keyOps().diffKey(olds, news);
     // IAM allows two keys per user, so a replacement deletes the old key first.
     return { changes, replaces, deleteBeforeReplace: true };
   },
   async create(inputs: ops.AccessKeyInputs) {
-    return creation.createKey(inputs);
+    return keyCreation().createKey(inputs);
   },
   async read(id: string, props: ops.AccessKeyOutputs) {
-    const found = await ops.readKey(id, props);
+    const found = await keyOps().readKey(id, props);
     return found ? { id: found.id, props: found.props } : {};
   },
   async update(id: string, olds: ops.AccessKeyOutputs, news: ops.AccessKeyInputs) {
-    return { outs: await ops.updateKey(id, olds, news) };
+    return { outs: await keyOps().updateKey(id, olds, news) };
   },
   async delete(id: string, props: ops.AccessKeyOutputs) {
-    await ops.removeKey(id, props);
+    await keyOps().removeKey(id, props);
   },
 };
 

@@ -14,7 +14,6 @@
  * or whose settings change, is updated (and tagged) by the next deploy.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { KeyRotationResource } from "./stored";
 import * as keyOps from "./accessKeyOps";
 import { componentNow } from "../../core/clock";
 import * as iam from "@aws-sdk/client-iam";
@@ -329,7 +328,8 @@ function refusal(
 }
 
 /** The raw input by which the component tells the check whether this deployment is a preview; never stored. */
-export const DRY_RUN_INPUT = "dryRun";
+import { DRY_RUN_INPUT } from "./rotationScheduleResource";
+export { DRY_RUN_INPUT };
 
 /**
  * The schedule's `check`, at preview and at update alike: checks the settings, reads the clock,
@@ -652,22 +652,5 @@ export interface RotationScheduleArgs {
   notifySnsTopicArn?: pulumi.Input<string>;
 }
 
-export class RotationSchedule extends KeyRotationResource {
-  declare public readonly userName: pulumi.Output<string>;
-  declare public readonly plan: pulumi.Output<Plan | undefined>;
-  declare public readonly events: pulumi.Output<ScheduleEvent[] | undefined>;
-  declare public readonly rotationDays: pulumi.Output<number>;
-  declare public readonly overlapDays: pulumi.Output<number>;
-  declare public readonly maxAgeDays: pulumi.Output<number>;
-
-  constructor(name: string, args: RotationScheduleArgs, opts?: pulumi.CustomResourceOptions) {
-    // With notifications, the check learns whether this is a preview (it publishes nothing then).
-    const dryRun = args.notifySnsTopicArn !== undefined ? { [DRY_RUN_INPUT]: pulumi.runtime.isDryRun() } : {};
-    super(
-      SCHEDULE_TYPE,
-      name,
-      { ...args, ...dryRun, plan: undefined, events: undefined, notified: undefined },
-      opts,
-    );
-  }
-}
+// The resource class is in its own module, without the AWS SDK, for programs that only register it.
+export { RotationSchedule } from "./rotationScheduleResource";

@@ -7,7 +7,6 @@
  * the secret switch keys without a deploy of their own. Deleting the resource leaves the secret.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { KeyRotationResource } from "./stored";
 import * as sm from "@aws-sdk/client-secrets-manager";
 import { requestHandlerOptions } from "../../core/aws";
 import { clientConnection } from "../../core/connection";
@@ -197,25 +196,6 @@ export const publicationProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-export interface SecretPublicationArgs {
-  secretId: pulumi.Input<string>;
-  /** Take over an existing secret this package did not create. Default false. */
-  adoptExisting?: pulumi.Input<boolean>;
-  userName: pulumi.Input<string>;
-  accessKeyId: pulumi.Input<string>;
-  secretAccessKey: pulumi.Input<string>;
-}
-
-export class SecretPublication extends KeyRotationResource {
-  declare public readonly secretArn: pulumi.Output<string>;
-  declare public readonly versionId: pulumi.Output<string>;
-
-  constructor(name: string, args: SecretPublicationArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      PUBLICATION_TYPE,
-      name,
-      { ...args, secretArn: undefined, versionId: undefined },
-      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["secretAccessKey"] }),
-    );
-  }
-}
+// The resource class is in its own module, without the AWS SDK, for programs that only register it.
+export { SecretPublication } from "./secretPublicationResource";
+export type { SecretPublicationArgs } from "./secretPublicationResource";

@@ -5,6 +5,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { execFileSync } from "child_process";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -44,6 +45,35 @@ describe("package", () => {
       "unmanaged-keys.found",
     ]);
     assert.ok(fs.existsSync(path.join(ROOT, "dist", "components", "index.d.ts")));
+  });
+
+  it("loads the root without the AWS SDK or the providers' code, which only the plugin runs", () => {
+    // A fresh process: this test process has loaded the SDK already.
+    const script = [
+      `const api = require(${JSON.stringify(ROOT)});`,
+      "const loaded = Object.keys(require.cache);",
+      "const sdk = loaded.filter((k) => /[\\\\/]@aws-sdk[\\\\/]/.test(k)).length;",
+      "const ops = loaded.filter((k) => /accessKeyOps|keyCreation|providers[\\\\/](rotationSchedule|secretPublication)\\.js$/.test(k)).length;",
+      "console.log(JSON.stringify({ sdk, ops, provider: Object.keys(api.accessKeyProvider).sort() }));",
+    ].join("\n");
+    const out = execFileSync(process.execPath, ["-e", script], { cwd: ROOT, encoding: "utf8" });
+    assert.deepStrictEqual(JSON.parse(out), {
+      sdk: 0,
+      ops: 0,
+      provider: ["check", "create", "delete", "diff", "read", "update"],
+    });
+  });
+
+  it("loads the access key provider's code at its first call", async () => {
+    const script = [
+      `const { accessKeyProvider } = require(${JSON.stringify(ROOT)});`,
+      "accessKeyProvider.check({}, { userName: 'bad name!' }).then((r) => {",
+      "  const sdk = Object.keys(require.cache).some((k) => /[\\\\/]@aws-sdk[\\\\/]client-iam[\\\\/]/.test(k));",
+      "  console.log(JSON.stringify({ sdk, failures: r.failures.map((f) => f.property) }));",
+      "});",
+    ].join("\n");
+    const out = execFileSync(process.execPath, ["-e", script], { cwd: ROOT, encoding: "utf8" });
+    assert.deepStrictEqual(JSON.parse(out), { sdk: true, failures: ["userName"] });
   });
 
   it("keeps answering at the module paths that 0.1.0 state requires (stored provider code)", () => {
