@@ -57,11 +57,12 @@ export interface ManagedKey {
 type KeySlots = { current?: AccessKey; previous?: AccessKey; publication?: SecretPublication };
 
 /**
- * The component's resources for the plan, as the value of an Output that several outputs apply
- * on. Each apply first looks for unknown values in its input (`containsUnknowns`), through every
- * enumerable property, which for resources is the whole component and its outputs; as
+ * The component's resources for the plan, as the value of the Output that its outputs apply on.
+ * Every Output the SDK makes searches its value for unknowns (`containsUnknowns`) through every
+ * enumerable property, which for a resource is the whole component and its outputs; as
  * non-enumerable properties the resources are not searched (measured: about 0.18 s less program
- * CPU in a 100-user preview, median of 5; docs/scale.md).
+ * CPU in a 100-user preview, median of 5; docs/scale.md). `pulumi.all` and `pulumi.output` copy
+ * enumerable properties only, so the value is only ever applied on.
  */
 function keySlots(current?: AccessKey, previous?: AccessKey, publication?: SecretPublication): KeySlots {
   return Object.freeze(

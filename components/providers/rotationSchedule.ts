@@ -15,6 +15,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as keyOps from "./accessKeyOps";
+import { DRY_RUN_INPUT } from "./rotationScheduleResource";
 import { componentNow } from "../../core/clock";
 import * as iam from "@aws-sdk/client-iam";
 import { callerAccessKeyId, getLastUse, sharedIamClient } from "../../core/iam";
@@ -327,8 +328,6 @@ function refusal(
   };
 }
 
-/** The raw input by which the component tells the check whether this deployment is a preview; never stored. */
-import { DRY_RUN_INPUT } from "./rotationScheduleResource";
 export { DRY_RUN_INPUT };
 
 /**

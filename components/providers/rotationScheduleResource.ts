@@ -10,7 +10,7 @@ import { SCHEDULE_TYPE } from "../../core/tokens";
 import type { Plan } from "../rotation/schedule";
 import type { RotationScheduleArgs, ScheduleEvent } from "./rotationSchedule";
 
-/** The input through which the component tells the schedule's check whether this is a preview. */
+/** The raw input by which the component tells the check whether this deployment is a preview; never stored. */
 export const DRY_RUN_INPUT = "dryRun";
 
 export class RotationSchedule extends KeyRotationResource {
