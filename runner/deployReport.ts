@@ -110,13 +110,24 @@ function isGeneric(message: string): boolean {
   return /^(update failed|preview failed|destroy failed|refresh failed)\s*$/i.test(message.trim());
 }
 
-/** Lines of the CLI's own output that report an error (`error: ...`), for failures before the engine. */
+/**
+ * Lines of the CLI's own output that report an error (`error: ...`), for failures before the engine.
+ * The Node SDK's note on a log message it could not deliver (the engine had already stopped after
+ * an error) is skipped: its `error: Error: Channel has been shut down` line is a consequence of
+ * that first error, and the note runs from `failed to deliver log message.` to `message severity:`.
+ */
 export function outputErrors(text: string): string[] {
-  return plainText(text)
+  const errors: string[] = [];
+  let undelivered = false;
+  for (const l of plainText(text)
     .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => /^error:/i.test(l))
-    .map((l) => l.replace(/^error:\s*/i, ""));
+    .map((x) => x.trim())) {
+    if (/^failed to deliver log message\.$/.test(l)) undelivered = true;
+    else if (undelivered) {
+      if (/^message severity:/.test(l)) undelivered = false;
+    } else if (/^error:/i.test(l)) errors.push(l.replace(/^error:\s*/i, ""));
+  }
+  return errors;
 }
 
 /**

@@ -2,7 +2,8 @@
  * deploy-report (runner/deployReport.ts), pure: annotations and exit codes from engine event logs.
  * The fixtures in test/fixtures/event-logs/ were written by the real CLI (v3.276.0) in
  * test/e2e/deployReport.test.ts (`pulumi up --event-log`, kept with KEYROTATION_KEEP_EVENT_LOGS),
- * with the engine's debug events removed (they hold RegisterResource answers, secrets included).
+ * with the engine's debug events removed (they hold RegisterResource answers, secrets included);
+ * refused-undelivered.log is that run's CLI output (secret outputs show as [secret]).
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -67,6 +68,19 @@ describe("deploy-report on event logs the real CLI wrote", () => {
       /^::error title=Deploy refused \(a person must act\)%3A legacy-\d+ AKIA[A-Z0-9]{16}::keyrotation:iam:RotationSchedule resource 'legacy-\d+-schedule': property unmanagedKeys value \{fail\} has a problem: IAM user "legacy-\d+" has 1 access key\(s\) that RotatingAccessKey did not create\./,
     );
     assert.strictEqual(lines[1], "::notice title=deploy-report::exit 1: a person must act");
+  });
+
+  it("a refusal after which the SDK could not deliver the component's info line: one error, exit 1", () => {
+    // The engine stopped on the refusal while the program still logged; the Node SDK wrote its
+    // note on the undelivered line to stderr, which the CLI's output repeats under the stack.
+    const output = fs.readFileSync(path.join(FIXTURES, "refused-undelivered.log"), "utf8");
+    assert.ok(output.includes("error: Error: Channel has been shut down"));
+    const report = reportDeploy(fixture("refused-undelivered"), output);
+    assert.deepStrictEqual(
+      report.annotations.map((a) => `${a.level} ${a.kind} ${a.title.replace(/\d+/g, "N")}`),
+      ["error action-needed Deploy refused (a person must act): legacy-N AKIARZPUZDIKHFEBNWB"],
+    );
+    assert.strictEqual(report.exitCode, 1);
   });
 });
 
@@ -264,6 +278,19 @@ describe("deploy-report (table)", () => {
 
   it("finds the error lines of the CLI's output", () => {
     assert.deepStrictEqual(outputErrors("ok\n  error: one\nerror: two\nwarning: three\n"), ["one", "two"]);
+  });
+
+  it("skips the Node SDK's note on a log message it could not deliver, and finds errors after it", () => {
+    const note = [
+      "  pulumi:pulumi:Stack (prod):",
+      "    failed to deliver log message.",
+      "    error: Error: Channel has been shut down",
+      "    original message: ci: two lines",
+      "    error: of the original message",
+      "     message severity: info",
+      "error: after the note",
+    ].join("\n");
+    assert.deepStrictEqual(outputErrors(`error: before\n${note}\n`), ["before", "after the note"]);
   });
 
   it("--format text: one plain line per annotation, then the exit code's meaning", () => {
