@@ -119,9 +119,10 @@ function isGeneric(message: string): boolean {
 export function outputErrors(text: string): string[] {
   const errors: string[] = [];
   let undelivered = false;
-  for (const l of plainText(text)
+  const lines = plainText(text)
     .split("\n")
-    .map((x) => x.trim())) {
+    .map((x) => x.trim());
+  for (const l of lines) {
     if (/^failed to deliver log message\.$/.test(l)) undelivered = true;
     else if (undelivered) {
       if (/^message severity:/.test(l)) undelivered = false;
