@@ -64,7 +64,7 @@ describe("package", () => {
     });
   });
 
-  it("loads the access key provider's code at its first call", async () => {
+  it("loads the access key provider's code at its first call", () => {
     const script = [
       `const { accessKeyProvider } = require(${JSON.stringify(ROOT)});`,
       "accessKeyProvider.check({}, { userName: 'bad name!' }).then((r) => {",
